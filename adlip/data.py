@@ -1,0 +1,272 @@
+"""Data sets and the one-vs-rest protocol of the thesis (chapter "Experiments").
+
+``load_dataset`` finds MNIST, CIFAR-10 or Fashion-MNIST wherever they are available offline
+(an explicit folder, ``ADLIP_DATA_DIR``, the Debian Fashion-MNIST package) and falls back to
+``tf.keras.datasets``. ``one_vs_rest`` turns a data set into an anomaly detection task: train on
+one class, test on the whole test set with every other class labelled anomalous (label 1).
+"""
+from __future__ import annotations
+
+import gzip
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+INPUT_SHAPES = {
+    "mnist": (28, 28, 1),
+    "fashion_mnist": (28, 28, 1),
+    "cifar10": (32, 32, 3),
+}
+CLASS_NAMES = {
+    "mnist": [str(d) for d in range(10)],
+    "fashion_mnist": ["t-shirt/top", "trouser", "pullover", "dress", "coat",
+                      "sandal", "shirt", "sneaker", "bag", "ankle boot"],
+    "cifar10": ["airplane", "automobile", "bird", "cat", "deer",
+                "dog", "frog", "horse", "ship", "truck"],
+}
+SCALINGS = ("gcn", "tanh", "unit")
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+_KEYS = ("x_train", "y_train", "x_test", "y_test")
+_IDX_FILES = {
+    "x_train": "train-images-idx3-ubyte.gz", "y_train": "train-labels-idx1-ubyte.gz",
+    "x_test": "t10k-images-idx3-ubyte.gz", "y_test": "t10k-labels-idx1-ubyte.gz",
+}
+
+
+def check_dataset_name(name: str) -> str:
+    """Return ``name`` if adlip knows the data set, else raise a ValueError listing the known ones."""
+    if name not in INPUT_SHAPES:
+        raise ValueError(f"unknown data set {name!r}; choose one of {sorted(INPUT_SHAPES)}")
+    return name
+
+
+def _keras_x_shape(name: str) -> tuple:
+    h, w, c = INPUT_SHAPES[name]
+    return (h, w) if c == 1 else (h, w, c)
+
+
+def _validate_arrays(name: str, arrays: dict, source: str) -> None:
+    """Check keys, dtypes and shapes of loaded arrays, so that a bad file fails here, clearly."""
+    missing = [k for k in _KEYS if k not in arrays]
+    if missing:
+        raise ValueError(f"{source}: missing keys {missing}; a {name} file needs {list(_KEYS)} "
+                         "(the keys of tf.keras.datasets.{name}.load_data)")
+    for part in ("train", "test"):
+        x, y = arrays[f"x_{part}"], arrays[f"y_{part}"]
+        if x.dtype != np.uint8 or y.dtype.kind not in "ui":
+            raise ValueError(f"{source}: x_{part} must be uint8 and y_{part} integer, "
+                             f"got {x.dtype} and {y.dtype}")
+        if x.shape[1:] != _keras_x_shape(name):
+            raise ValueError(f"{source}: x_{part} has images of shape {x.shape[1:]}, "
+                             f"expected {_keras_x_shape(name)} for {name}")
+        if y.reshape(-1).shape[0] != x.shape[0]:
+            raise ValueError(f"{source}: {x.shape[0]} images in x_{part} but "
+                             f"{y.reshape(-1).shape[0]} labels in y_{part}")
+
+
+def _read_npz(path: Path, name: str) -> dict:
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    _validate_arrays(name, arrays, str(path))
+    return arrays
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    """Read one gzipped IDX file (the original MNIST / Fashion-MNIST format)."""
+    with gzip.open(path, "rb") as handle:
+        raw = handle.read()
+    ndim = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def _read_idx_folder(folder: Path, name: str) -> dict:
+    arrays = {k: _read_idx(folder / f) for k, f in _IDX_FILES.items()}
+    _validate_arrays(name, arrays, str(folder))
+    return arrays
+
+
+def _from_keras(name: str) -> dict:
+    import adlip  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+    import tensorflow as tf
+
+    loader = getattr(tf.keras.datasets, name)
+    (x_train, y_train), (x_test, y_test) = loader.load_data()
+    arrays = dict(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    _validate_arrays(name, arrays, f"tf.keras.datasets.{name}")
+    return arrays
+
+
+def _candidates(name: str, data_dir) -> list:
+    """The places to look, in order, as (description, loader) pairs."""
+    places = []
+    for label, folder in (("data_dir argument", data_dir),
+                          ("ADLIP_DATA_DIR", os.environ.get("ADLIP_DATA_DIR"))):
+        if folder:
+            path = Path(folder) / f"{name}.npz"
+            places.append((f"{path} ({label})", path, _read_npz))
+            if name == "fashion_mnist":
+                places.append((f"{folder} IDX files ({label})", Path(folder), _read_idx_folder))
+    if name == "fashion_mnist":
+        places.append((f"{DEBIAN_FASHION_MNIST} (Debian package dataset-fashion-mnist)",
+                       DEBIAN_FASHION_MNIST, _read_idx_folder))
+    return places
+
+
+def _exists(path: Path, reader) -> bool:
+    if reader is _read_idx_folder:
+        return all((path / f).is_file() for f in _IDX_FILES.values())
+    return path.is_file()
+
+
+_CACHE: dict = {}
+
+
+def load_raw(name: str, data_dir=None) -> dict:
+    """All arrays of a data set (keras keys plus extras such as CIFAR-10's ``test_is_lossless``).
+
+    Results are cached per process (read-only arrays), since CIFAR-10 takes seconds to decompress.
+    """
+    check_dataset_name(name)
+    key = (name, str(data_dir), os.environ.get("ADLIP_DATA_DIR"))
+    if key not in _CACHE:
+        arrays = _load_uncached(name, data_dir)
+        for array in arrays.values():
+            array.flags.writeable = False
+        _CACHE[key] = arrays
+    return _CACHE[key]
+
+
+def _load_uncached(name: str, data_dir) -> dict:
+    tried = []
+    for description, path, reader in _candidates(name, data_dir):
+        if _exists(path, reader):
+            return reader(path, name)
+        tried.append(f"{description}: not found")
+    try:
+        return _from_keras(name)
+    except ValueError:
+        raise
+    except Exception as error:  # no network, no cache: say what was tried and what to do
+        tried.append(f"tf.keras.datasets.{name} (cache, then download): {type(error).__name__}: {error}")
+    raise ValueError(
+        f"could not load {name!r}. Tried:\n  - " + "\n  - ".join(tried)
+        + f"\nPut {name}.npz (keys {', '.join(_KEYS)}, as tf.keras.datasets returns them) in a folder "
+        "and set ADLIP_DATA_DIR to it, or pass data_dir=...")
+
+
+def load_dataset(name: str, data_dir=None):
+    """Load a data set as ``(x_train, y_train), (x_test, y_test)`` uint8 arrays in keras's image shapes.
+
+    Looks in ``data_dir``, then ``$ADLIP_DATA_DIR`` (``<name>.npz`` with keras's keys; for
+    Fashion-MNIST also the gzipped IDX files), then the Debian Fashion-MNIST package, then
+    ``tf.keras.datasets`` (its cache, then the download). Labels are returned flat, shape (N,).
+    Nothing is ever unpickled.
+    """
+    arrays = load_raw(name, data_dir)
+    return ((arrays["x_train"], arrays["y_train"].reshape(-1)),
+            (arrays["x_test"], arrays["y_test"].reshape(-1)))
+
+
+def global_contrast_normalization(x: np.ndarray) -> np.ndarray:
+    """Per image: subtract the mean, divide by the mean absolute deviation (L1 contrast).
+
+    Works on a batch of images (N, ...); statistics are over all pixels and channels of an image.
+    """
+    x = x.astype(np.float64).reshape(len(x), -1)
+    centred = x - x.mean(axis=1, keepdims=True)
+    scale = np.abs(centred).mean(axis=1, keepdims=True)
+    scale[scale == 0] = 1.0
+    return centred / scale
+
+
+@dataclass
+class Split:
+    """A one-vs-rest task: normal-only training images, a labelled test set (1 = anomaly)."""
+
+    x_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    info: dict = field(default_factory=dict)
+
+    def __repr__(self):
+        return (f"Split({self.info.get('dataset')}, normal={self.info.get('normal_class')}, "
+                f"train={self.x_train.shape}, test={self.x_test.shape}, "
+                f"anomalies={int(self.y_test.sum())})")
+
+
+def _check_class(name: str, normal_class) -> int:
+    n_classes = len(CLASS_NAMES[name])
+    if isinstance(normal_class, str) and normal_class in CLASS_NAMES[name]:
+        return CLASS_NAMES[name].index(normal_class)
+    if not isinstance(normal_class, (int, np.integer)) or not 0 <= int(normal_class) < n_classes:
+        raise ValueError(f"normal_class must be an integer in 0..{n_classes - 1} (or a class name "
+                         f"{CLASS_NAMES[name]}) for {name}, got {normal_class!r}")
+    return int(normal_class)
+
+
+def _subset(n: int, size, seed: int) -> np.ndarray:
+    """Indices of a seeded random subset of ``size`` out of ``n`` (all, in order, if size is None)."""
+    if size is None or size >= n:
+        return np.arange(n)
+    if size <= 0:
+        raise ValueError(f"subset size must be positive, got {size}")
+    return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+
+
+def scale_images(x_uint8: np.ndarray, scaling: str, reference=None) -> tuple:
+    """Scale uint8 images to float32 NHWC for a detector; returns (x, stats).
+
+    ``gcn``: L1 global contrast normalization, then min-max to [0, 1] with the min and max taken
+    over ``reference`` (the normal class's training images; defaults to ``x_uint8`` itself).
+    ``tanh``: [-1, 1]. ``unit``: [0, 1].
+    """
+    if scaling not in SCALINGS:
+        raise ValueError(f"unknown scaling {scaling!r}; choose one of {SCALINGS}")
+    shape = x_uint8.shape if x_uint8.ndim == 4 else x_uint8.shape + (1,)
+    if scaling == "tanh":
+        return (x_uint8.astype(np.float32) / 127.5 - 1.0).reshape(shape), {}
+    if scaling == "unit":
+        return (x_uint8.astype(np.float32) / 255.0).reshape(shape), {}
+    ref = global_contrast_normalization(x_uint8 if reference is None else reference)
+    low, high = float(ref.min()), float(ref.max())
+    x = (global_contrast_normalization(x_uint8) - low) / (high - low)
+    return x.astype(np.float32).reshape(shape), {"gcn_min": low, "gcn_max": high}
+
+
+def one_vs_rest(name: str, normal_class, scaling: str = "gcn", *, train_size=None, test_size=None,
+                seed: int = 1234, exact_test_only: bool = False, data_dir=None) -> Split:
+    """The thesis's one-vs-rest task for one normal class.
+
+    Train on the normal class's training images only; test on the whole test set with label 1 for
+    every other class (an anomaly). ``train_size`` / ``test_size`` draw seeded random subsets (the
+    thesis tested AnoGAN on 1000 test images drawn with seed 1234); min-max statistics of the
+    ``gcn`` scaling always come from all of the normal class's training images, so a subset does not
+    change the preprocessing. ``exact_test_only`` keeps CIFAR-10's 1000 losslessly stored test images.
+    """
+    check_dataset_name(name)
+    normal_class = _check_class(name, normal_class)
+    if scaling not in SCALINGS:
+        raise ValueError(f"unknown scaling {scaling!r}; choose one of {SCALINGS}")
+    arrays = load_raw(name, data_dir)
+    x_train = arrays["x_train"][arrays["y_train"].reshape(-1) == normal_class]
+    x_test, y_test = arrays["x_test"], arrays["y_test"].reshape(-1)
+    if exact_test_only:
+        if "test_is_lossless" not in arrays:
+            raise ValueError(f"exact_test_only=True needs a 'test_is_lossless' mask in the {name} file; "
+                             "this copy has none (all of its test images are taken as exact)")
+        keep = arrays["test_is_lossless"].astype(bool)
+        x_test, y_test = x_test[keep], y_test[keep]
+    train_idx = _subset(len(x_train), train_size, seed)
+    test_idx = _subset(len(x_test), test_size, seed)
+    x_tr, stats = scale_images(x_train[train_idx], scaling, reference=x_train)
+    x_te, _ = scale_images(x_test[test_idx], scaling, reference=x_train)
+    labels = y_test[test_idx]
+    info = dict(dataset=name, normal_class=normal_class,
+                class_name=CLASS_NAMES[name][normal_class], scaling=scaling, seed=seed,
+                n_train=len(x_tr), n_test=len(x_te), n_anomalies=int((labels != normal_class).sum()),
+                test_classes=labels.astype(int), test_indices=test_idx,
+                exact_test_only=exact_test_only, **stats)
+    return Split(x_tr, x_te, (labels != normal_class).astype(np.int64), info)

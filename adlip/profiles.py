@@ -1,0 +1,76 @@
+"""Budget profiles: one name picks every budget of a run, a sweep or a notebook.
+
+``smoke`` runs everything end to end in seconds (CI), ``quick`` is what a laptop CPU affords (the
+book's published results were produced with it), ``full`` is the thesis's budget (for a GPU).
+Detectors take their training schedule from the thesis; a profile only scales it.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Every budget knob of an experiment, in one record that result files carry along."""
+
+    name: str
+    epochs_scale: float            # multiplies each phase of every training schedule (>= 1 epoch)
+    train_size: int | None         # training images per run; None: the normal class's whole train set
+    test_size: int | None          # test images per run; None: the whole test set
+    anogan_test_size: int | None   # AnoGAN's test subset (the thesis: 1000 drawn with seed 1234)
+    latent_steps: int              # AnoGAN latent-search steps per test image (the thesis: 500)
+    seeds: tuple                   # seeds per configuration (the thesis: 3)
+    lip_rounds: int                # rounds of the random-pair bound (the thesis: 10)
+    lip_pairs_per_round: int | None
+    lip_seconds_per_round: float | None   # the thesis: 15 s per round
+    ascent_starts: int             # gradient-ascent bound: starting pairs
+    ascent_steps: int              # gradient-ascent bound: Adam steps
+    classes: tuple                 # normal classes in experiment 2
+    datasets: tuple                # data sets the sweeps cover
+    lipschitz_constants: tuple = (0.5, 1.0, 2.0, 5.0, 10.0, 50.0, 100.0)   # experiment 1's grid
+
+    def epochs(self, epochs: int) -> int:
+        """A schedule phase of ``epochs`` epochs under this profile (never fewer than one)."""
+        return max(1, math.ceil(epochs * self.epochs_scale))
+
+    def lipschitz_budget(self) -> dict:
+        """Keyword arguments for ``adlip.metrics.lipschitz_lower_bound``."""
+        return dict(rounds=self.lip_rounds, pairs_per_round=self.lip_pairs_per_round,
+                    seconds_per_round=self.lip_seconds_per_round)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+PROFILES = {
+    "smoke": Profile(
+        name="smoke", epochs_scale=0.001, train_size=256, test_size=500, anogan_test_size=100,
+        latent_steps=5, seeds=(0,), lip_rounds=3, lip_pairs_per_round=4096, lip_seconds_per_round=None,
+        ascent_starts=8, ascent_steps=5, classes=(0, 1), datasets=("mnist",),
+        lipschitz_constants=(1.0, 10.0)),
+    "quick": Profile(
+        name="quick", epochs_scale=0.08, train_size=None, test_size=None, anogan_test_size=1000,
+        latent_steps=100, seeds=(0,), lip_rounds=10, lip_pairs_per_round=1_000_000,
+        lip_seconds_per_round=None, ascent_starts=64, ascent_steps=100,
+        classes=tuple(range(10)), datasets=("mnist", "cifar10")),
+    "full": Profile(
+        name="full", epochs_scale=1.0, train_size=None, test_size=None, anogan_test_size=1000,
+        latent_steps=500, seeds=(0, 1, 2), lip_rounds=10, lip_pairs_per_round=None,
+        lip_seconds_per_round=15.0, ascent_starts=256, ascent_steps=500,
+        classes=tuple(range(10)), datasets=("mnist", "cifar10")),
+}
+
+
+def get_profile(name, **overrides) -> Profile:
+    """The named profile, optionally with some fields replaced (``get_profile("quick", seeds=(0, 1))``)."""
+    if isinstance(name, Profile):
+        profile = name
+    elif name in PROFILES:
+        profile = PROFILES[name]
+    else:
+        raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PROFILES)}")
+    unknown = set(overrides) - set(profile.to_dict())
+    if unknown:
+        raise ValueError(f"unknown profile fields {sorted(unknown)}; fields are {sorted(profile.to_dict())}")
+    return replace(profile, **overrides)
