@@ -1,0 +1,31 @@
+# adlip: two commands do everything. `make book` executes every notebook with papermill under a
+# profile and renders the static book; `make test` runs the tests (unit tests, every notebook under
+# the smoke profile, a book build). Both create .venv/ and install the pinned stack on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PROFILE ?= quick
+export TF_USE_LEGACY_KERAS := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: install test book sweep clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (adlip)" >/dev/null
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q --durations=15
+
+book: $(STAMP)
+	$(BIN)/python -m adlip.book --profile $(PROFILE)
+
+clean:
+	rm -rf _build .pytest_cache

@@ -1,0 +1,146 @@
+"""adlip.metrics: ROC-AUC, the Lipschitz lower bounds on maps of known constant, eq. 5.2."""
+import itertools
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from adlip import metrics
+
+
+def linear_map(rows=20, cols=50, seed=0):
+    matrix = np.random.default_rng(seed).standard_normal((rows, cols))
+    return matrix, float(np.linalg.svd(matrix, compute_uv=False)[0])
+
+
+def test_roc_auc_matches_sklearn():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 500)
+    scores = rng.standard_normal(500) + labels
+    assert metrics.roc_auc(labels, scores) == pytest.approx(roc_auc_score(labels, scores))
+    assert metrics.roc_auc([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]) == 1.0
+    assert metrics.roc_auc([0, 0, 1, 1], [0.9, 0.8, 0.2, 0.1]) == 0.0
+
+
+@pytest.mark.parametrize("labels, scores, complaint", [
+    ([0, 1, 1], [0.1, 0.2], "entries"),
+    ([0, 2, 1], [0.1, 0.2, 0.3], "0 \\(normal\\) and 1"),
+    ([1, 1, 1], [0.1, 0.2, 0.3], "both"),
+    ([0, 1, 1], [0.1, np.nan, 0.3], "NaN"),
+])
+def test_roc_auc_bad_input(labels, scores, complaint):
+    with pytest.raises(ValueError, match=complaint):
+        metrics.roc_auc(labels, scores)
+
+
+def test_random_pairs_never_exceed_the_spectral_norm_and_approach_it_in_low_dimension():
+    matrix, norm = linear_map(rows=2, cols=2)
+    x = np.random.default_rng(1).standard_normal((1000, 2))
+    bound = metrics.lipschitz_lower_bound(lambda z: z @ matrix.T, x, pairs_per_round=50_000)
+    assert bound.value <= norm * (1 + 1e-9)
+    assert bound.value >= 0.999 * norm
+    assert len(bound.round_maxima) == 10 and bound.pairs >= 10 * 50_000
+
+
+def test_random_pairs_are_a_lower_bound_in_high_dimension():
+    matrix, norm = linear_map()
+    x = np.random.default_rng(1).standard_normal((2000, 50))
+    bound = metrics.lipschitz_lower_bound(lambda z: z @ matrix.T, x, pairs_per_round=20_000, rounds=3)
+    assert 0.3 * norm < bound.value <= norm * (1 + 1e-9)
+
+
+def test_block_search_finds_the_exact_best_pair_of_a_small_set():
+    rng = np.random.default_rng(2)
+    x, f = rng.standard_normal((12, 5)), lambda z: np.tanh(3 * z)
+    fx = f(x)
+    brute = max(np.linalg.norm(fx[i] - fx[j]) / np.linalg.norm(x[i] - x[j])
+                for i, j in itertools.combinations(range(12), 2))
+    bound = metrics.lipschitz_lower_bound(f, x, pairs_per_round=36, rounds=200)
+    assert bound.value == pytest.approx(brute, rel=1e-9)
+
+
+def test_pair_budget_is_deterministic_for_a_seed():
+    matrix, _ = linear_map()
+    x = np.random.default_rng(1).standard_normal((500, 50))
+    first = metrics.lipschitz_lower_bound(lambda z: z @ matrix.T, x, pairs_per_round=5000, seed=3)
+    again = metrics.lipschitz_lower_bound(lambda z: z @ matrix.T, x, pairs_per_round=5000, seed=3)
+    assert first.round_maxima == again.round_maxima
+
+
+def test_time_budget_runs_each_round_for_its_seconds():
+    x = np.random.default_rng(1).standard_normal((400, 10))
+    bound = metrics.lipschitz_lower_bound(lambda z: 2 * z, x, seconds_per_round=0.05, rounds=3)
+    assert bound.value == pytest.approx(2.0)
+    assert bound.seconds >= 0.15 and bound.pairs > 3
+
+
+def test_sigma_distance():
+    assert metrics.sigma_distance([1, 1, 1]) == 0.0
+    maxima = [1.0, 1.0, 1.0, 2.0]
+    assert metrics.sigma_distance(maxima) == pytest.approx((2 - 1.25) / np.std(maxima))
+
+
+@pytest.mark.parametrize("kwargs, complaint", [
+    (dict(), "exactly one budget"),
+    (dict(pairs_per_round=10, seconds_per_round=1.0), "exactly one budget"),
+    (dict(pairs_per_round=10, rounds=0), "rounds"),
+])
+def test_lower_bound_bad_budget(kwargs, complaint):
+    with pytest.raises(ValueError, match=complaint):
+        metrics.lipschitz_lower_bound(lambda z: z, np.zeros((5, 2)), **kwargs)
+
+
+def test_lower_bound_needs_two_inputs():
+    with pytest.raises(ValueError, match="at least 2"):
+        metrics.lipschitz_lower_bound(lambda z: z, np.zeros((1, 2)), pairs_per_round=4)
+
+
+def test_naive_loop_agrees_with_vectorised_bound_on_a_scaling():
+    x = np.random.default_rng(0).standard_normal((50, 4))
+    assert metrics.naive_lipschitz_lower_bound(lambda z: 3 * z, x, pairs=20) == pytest.approx(3.0)
+
+
+def keras_linear(matrix):
+    import tensorflow as tf
+    model = tf.keras.Sequential([tf.keras.layers.Dense(matrix.shape[0], use_bias=False)])
+    model.build((None, matrix.shape[1]))
+    model.layers[0].set_weights([matrix.T.astype(np.float32)])
+    return model
+
+
+def test_gradient_ascent_reaches_the_spectral_norm_from_below():
+    matrix, norm = linear_map()
+    x = np.random.default_rng(1).standard_normal((200, 50)).astype(np.float32)
+    found = metrics.lipschitz_gradient_ascent(keras_linear(matrix), x, steps=200, learning_rate=0.05)
+    random_pairs = metrics.lipschitz_lower_bound(lambda z: z @ matrix.T, x, pairs_per_round=10_000)
+    assert found.value <= norm * (1 + 1e-3)
+    assert found.value >= 0.99 * norm > random_pairs.value
+    assert found.history[-1] >= found.history[0]
+
+
+def test_gradient_ascent_respects_the_domain():
+    x = np.random.default_rng(1).random((50, 3)).astype(np.float32)
+    found = metrics.lipschitz_gradient_ascent(keras_linear(np.eye(3)), x, steps=20, domain=(0.0, 1.0))
+    assert found.value == pytest.approx(1.0, rel=1e-4)
+
+
+def test_selection_score_is_eq_5_2():
+    best, scores = metrics.selection_score({1: 0.90, 2: 0.95, 5: 0.96}, {1: 0.1, 2: 0.2, 5: 0.8})
+    assert scores[5] == pytest.approx(0.96 - 0.8 / 0.8 / 20)
+    assert scores[2] == pytest.approx(0.95 - 0.2 / 0.8 / 20)
+    assert best == 2
+
+
+def test_selection_score_on_the_thesis_mnist_dcae_numbers_does_not_give_its_choice():
+    """The thesis chose K = 2 for the MNIST DCAE, but its own eq. 5.2 on its table 5.1 picks K = 50."""
+    ks = (0.5, 1, 2, 5, 10, 50, 100)
+    aucs = dict(zip(ks, (0.807, 0.839, 0.909, 0.925, 0.849, 0.987, 0.989)))
+    bounds = dict(zip(ks, (0.032, 0.066, 0.128, 0.309, 0.536, 1.127, 1.228)))
+    assert metrics.selection_score(aucs, bounds)[0] == 50
+
+
+def test_selection_score_bad_input():
+    with pytest.raises(ValueError, match="share no"):
+        metrics.selection_score({1: 0.9}, {2: 0.1})
+    with pytest.raises(ValueError, match="zero"):
+        metrics.selection_score({1: 0.9}, {1: 0.0})
