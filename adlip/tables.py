@@ -209,10 +209,12 @@ def _datasets(records, datasets) -> list:
 # --- cell formatting ------------------------------------------------------------------------
 
 def _format_auc(stats, n_expected: int | None = None) -> str:
+    """'mean ± std' (just 'mean' for one run); ' (n=2)' added if ``n_expected`` is given and
+    the cell has fewer runs (reference values have no run count: leave ``n_expected`` None)."""
     if stats is None:
         return MISSING
     text = f"{stats.mean:.1f}" if stats.std is None else f"{stats.mean:.1f} ± {stats.std:.1f}"
-    if n_expected is not None and getattr(stats, "n", n_expected) < n_expected:
+    if n_expected is not None and stats.n < n_expected:
         text += f" (n={stats.n})"
     return text
 
