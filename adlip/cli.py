@@ -1,0 +1,100 @@
+"""The command line: ``python -m adlip run ...`` trains and measures one detector; ``python -m adlip
+sweep ...`` runs an experiment's whole grid, resumably. Both write the same JSON-lines records."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from adlip import experiments
+from adlip.data import INPUT_SHAPES
+from adlip.profiles import PROFILES
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m adlip", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="train one detector on one one-vs-rest task and print its record")
+    run.add_argument("--algorithm", required=True, choices=experiments.ALGORITHMS)
+    run.add_argument("--dataset", required=True, choices=sorted(INPUT_SHAPES))
+    run.add_argument("--normal-class", required=True, type=int, metavar="N")
+    run.add_argument("--lipschitz", type=_positive_float, metavar="K",
+                     help="the Lipschitz constant K; leave out for the standard model")
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--profile", default="quick", choices=sorted(PROFILES),
+                     help="budgets (epochs scale, subsets, bound budget); default quick")
+    run.add_argument("--epochs-scale", type=_positive_float, metavar="F",
+                     help="multiply the thesis's epochs by F (overrides the profile's scale)")
+    run.add_argument("--out", type=Path, metavar="FILE", help="also append the record to this JSON-lines file")
+    run.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    sweep = commands.add_parser("sweep", help="run an experiment's grid; reruns skip finished runs")
+    sweep.add_argument("--experiment", required=True, choices=experiments.EXPERIMENTS)
+    sweep.add_argument("--profile", default="quick", choices=sorted(PROFILES))
+    sweep.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the records")
+    sweep.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="runs in parallel, each in its own process (0: in this process)")
+    sweep.add_argument("--dataset", action="append", choices=sorted(INPUT_SHAPES),
+                       help="only this data set (repeatable)")
+    sweep.add_argument("--dry-run", action="store_true", help="list the runs still to do and stop")
+
+    worker = commands.add_parser("run-config", help=argparse.SUPPRESS)
+    worker.add_argument("config_json")
+    worker.add_argument("--record", required=True)
+    return parser
+
+
+def _run(args) -> int:
+    try:
+        config = experiments.RunConfig(args.algorithm, args.dataset, args.normal_class, args.lipschitz,
+                                       args.seed, args.profile, args.epochs_scale)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    record = experiments.run_one(config, verbose=0 if args.quiet else 1)
+    line = json.dumps(record, sort_keys=True)
+    print(line)
+    if args.out:
+        experiments.append_record(record, args.out)
+    return 0
+
+
+def _sweep(args) -> int:
+    if args.workers < 0:
+        print("error: --workers must be 0 or more", file=sys.stderr)
+        return 2
+    configs = experiments.grid(args.experiment, args.profile, args.dataset)
+    if args.dry_run:
+        todo = [c for c in configs if not experiments.is_finished(args.out, c)]
+        for config in todo:
+            print(config.run_id)
+        print(f"{len(todo)} of {len(configs)} runs to do", file=sys.stderr)
+        return 0
+    summary = experiments.sweep(configs, args.out, workers=args.workers)
+    print(summary)
+    return 1 if summary.failed else 0
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "run":
+        return _run(args)
+    if args.command == "sweep":
+        return _sweep(args)
+    return experiments.run_config_main(args.config_json, args.record)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,385 @@
+"""Experiments: one run -> one record, and resumable sweeps over the thesis's grids.
+
+A run trains one detector on one one-vs-rest task and measures it: ROC-AUC on the test set, the
+thesis's random-pair Lipschitz lower bound and a gradient-ascent bound, timings. Its record (one JSON
+line) carries the full configuration, the profile, the adlip version and the git commit. A sweep
+is a list of runs; running it runs those whose record does not exist yet, each in its own process,
+so an interrupted sweep loses only the runs in flight and one crashing run does not stop the others.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+import adlip
+from adlip import data, metrics
+from adlip.profiles import get_profile
+
+DEEP_ALGORITHMS = ("dcae", "deepsvdd-oc", "deepsvdd-sb", "anogan")
+BASELINE_ALGORITHMS = ("iforest", "ocsvm", "kde")
+ALGORITHMS = DEEP_ALGORITHMS + BASELINE_ALGORITHMS
+EXPERIMENTS = ("exp1", "exp2", "baselines")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines one run. ``options`` are extra detector arguments (name, value) pairs."""
+
+    algorithm: str
+    dataset: str
+    normal_class: int
+    lipschitz: float | None = None
+    seed: int = 0
+    profile: str = "quick"
+    epochs_scale: float | None = None
+    experiment: str | None = None
+    options: tuple = ()
+
+    def __post_init__(self):
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"unknown algorithm {self.algorithm!r}; choose one of {list(ALGORITHMS)}")
+        data.check_dataset_name(self.dataset)
+        n_classes = len(data.CLASS_NAMES[self.dataset])
+        if not isinstance(self.normal_class, (int, np.integer)) or not 0 <= self.normal_class < n_classes:
+            raise ValueError(f"normal_class must be an integer in 0..{n_classes - 1}, got {self.normal_class!r}")
+        if self.lipschitz is not None:
+            if isinstance(self.lipschitz, bool) or not isinstance(self.lipschitz, (int, float)) \
+                    or not np.isfinite(self.lipschitz) or self.lipschitz <= 0:
+                raise ValueError(f"lipschitz must be a positive number (or None for the standard model), "
+                                 f"got {self.lipschitz!r}")
+            if self.algorithm in BASELINE_ALGORITHMS:
+                raise ValueError(f"{self.algorithm} is a classical baseline and has no Lipschitz version")
+        if self.epochs_scale is not None and not self.epochs_scale > 0:
+            raise ValueError(f"epochs_scale must be positive, got {self.epochs_scale!r}")
+        get_profile(self.profile)
+
+    @property
+    def run_id(self) -> str:
+        """A readable, unique file name for this run."""
+        variant = "std" if self.lipschitz is None else f"K{self.lipschitz:g}"
+        digest = hashlib.sha1(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
+        return f"{self.algorithm}-{self.dataset}-c{self.normal_class}-{variant}-s{self.seed}-{digest}"
+
+    def to_dict(self) -> dict:
+        values = asdict(self)
+        values["options"] = dict(self.options)
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "RunConfig":
+        values = dict(values)
+        values["options"] = tuple(sorted(dict(values.get("options") or {}).items()))
+        return cls(**values)
+
+
+def git_commit() -> str | None:
+    """The repository's current commit (with ``+dirty`` if there are uncommitted changes), if known."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (commit + ("+dirty" if dirty else "")) or None
+
+
+def provenance() -> dict:
+    return dict(adlip_version=adlip.__version__, git_commit=git_commit(), python=platform.python_version(),
+                machine=platform.machine(), created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+
+def make_detector(config: RunConfig, verbose: int = 0):
+    """The detector a run configuration asks for, with the profile's budgets applied."""
+    from adlip.detectors import DETECTORS
+
+    profile = get_profile(config.profile)
+    options = dict(config.options)
+    if config.algorithm in BASELINE_ALGORITHMS:
+        return DETECTORS[config.algorithm](dataset=config.dataset, seed=config.seed, **options)
+    common = dict(dataset=config.dataset, lipschitz=config.lipschitz, seed=config.seed, verbose=verbose,
+                  epochs_scale=config.epochs_scale or profile.epochs_scale)
+    if config.algorithm == "anogan":
+        options.setdefault("latent_steps", profile.latent_steps)
+        if config.lipschitz is not None:
+            options.setdefault("orthogonalization", profile.gan_orthogonalization)
+    elif config.algorithm.startswith("deepsvdd"):
+        options.setdefault("objective", "one-class" if config.algorithm == "deepsvdd-oc" else "soft-boundary")
+    return DETECTORS[config.algorithm](**common, **options)
+
+
+def load_split(config: RunConfig):
+    profile = get_profile(config.profile)
+    is_gan = config.algorithm == "anogan"
+    return data.one_vs_rest(config.dataset, config.normal_class, scaling="tanh" if is_gan else "gcn",
+                            train_size=profile.train_size,
+                            test_size=profile.anogan_test_size if is_gan else profile.test_size, seed=1234)
+
+
+def _summarise_history(history: dict) -> dict:
+    """Per-epoch curves as plain lists of floats (small: one value per epoch)."""
+    return {name: [float(v) for v in values] for name, values in (history or {}).items()}
+
+
+def measure_lipschitz(detector, x_test, config: RunConfig) -> dict:
+    """The thesis's random-pair bound and the gradient-ascent bound of the detector's network."""
+    profile = get_profile(config.profile)
+    network = getattr(detector, "lipschitz_network", None)
+    if network is None:
+        return dict(lip_lower_bound=None, lip_sigma=None, lip_round_maxima=None, lip_pairs=None,
+                    lip_gradient_ascent=None, lip_seconds=0.0)
+    inputs = detector.lipschitz_inputs(x_test, seed=config.seed)
+    start = time.perf_counter()
+    bound = metrics.lipschitz_lower_bound(network, inputs, seed=config.seed, **profile.lipschitz_budget())
+    ascent = metrics.lipschitz_gradient_ascent(network, inputs, starts=profile.ascent_starts,
+                                               steps=profile.ascent_steps, seed=config.seed)
+    return dict(lip_lower_bound=bound.value, lip_sigma=bound.sigma, lip_round_maxima=bound.round_maxima,
+                lip_pairs=bound.pairs, lip_gradient_ascent=ascent.value,
+                lip_seconds=time.perf_counter() - start)
+
+
+def run_one(config: RunConfig, verbose: int = 0) -> dict:
+    """Train, score and measure one configuration; return its record (see the module docstring)."""
+    split = load_split(config)
+    detector = make_detector(config, verbose=verbose)
+    start = time.perf_counter()
+    detector.fit(split.x_train)
+    train_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    scores = detector.decision_function(split.x_test)
+    score_seconds = time.perf_counter() - start
+    record = dict(run_id=config.run_id, experiment=config.experiment, profile=config.profile,
+                  algorithm=config.algorithm, dataset=config.dataset, normal_class=config.normal_class,
+                  lipschitz=config.lipschitz, seed=config.seed,
+                  epochs=int(getattr(detector, "epochs_trained_", 0) or 0),
+                  auc=metrics.roc_auc(split.y_test, scores),
+                  train_seconds=train_seconds, score_seconds=score_seconds,
+                  n_train=int(split.info["n_train"]), n_test=int(split.info["n_test"]))
+    record.update(measure_lipschitz(detector, split.x_test, config))
+    record.update(collapsed=getattr(detector, "collapsed_", None),
+                  history=_summarise_history(getattr(detector, "history_", None)),
+                  status="ok", error=None, config=config.to_dict(),
+                  profile_budget=get_profile(config.profile).to_dict(),
+                  detector_params=_jsonable(detector.get_params()), **provenance())
+    return record
+
+
+def _jsonable(value):
+    """Parameters as JSON-friendly values (tuples to lists, objects to their repr)."""
+    return json.loads(json.dumps(value, default=lambda v: asdict(v) if hasattr(v, "__dataclass_fields__") else repr(v)))
+
+
+def failed_record(config: RunConfig, error: str) -> dict:
+    return dict(run_id=config.run_id, experiment=config.experiment, profile=config.profile,
+                algorithm=config.algorithm, dataset=config.dataset, normal_class=config.normal_class,
+                lipschitz=config.lipschitz, seed=config.seed, status="failed", error=error,
+                config=config.to_dict(), **provenance())
+
+
+def write_record(record: dict, path: Path) -> None:
+    """Write one record as one JSON line, atomically (a temporary file renamed into place)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".jsonl")
+    with os.fdopen(handle, "w") as stream:
+        stream.write(json.dumps(record, sort_keys=True) + "\n")
+    os.replace(temporary, path)
+
+
+def append_record(record: dict, path: Path) -> None:
+    """Append one record to a JSON-lines file (the ``adlip run --out FILE`` behaviour)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as stream:
+        stream.write(json.dumps(record, sort_keys=True) + "\n")
+
+
+def load_records(path) -> list:
+    """All records under ``path`` (a ``.jsonl`` file or a folder searched recursively)."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"no result records at {path}")
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*.jsonl") if not p.name.startswith("."))
+    records = []
+    for file in files:
+        with open(file) as stream:
+            records.extend(json.loads(line) for line in stream if line.strip())
+    return records
+
+
+# ----------------------------------------------------------------------------------------- grids
+
+def exp1_grid(profile: str) -> list:
+    """Experiment 1 (thesis 5.1): every K of the profile, normal class 0, the four algorithms.
+
+    As in the thesis, AnoGAN runs once (the first seed), the others once per seed.
+    """
+    budget = get_profile(profile)
+    return [RunConfig(algorithm, dataset, 0, float(k), seed, profile, experiment="exp1")
+            for dataset in budget.datasets for k in budget.lipschitz_constants
+            for algorithm in DEEP_ALGORITHMS
+            for seed in (budget.seeds[:1] if algorithm == "anogan" else budget.seeds)]
+
+
+def chosen_constant(dataset: str, algorithm: str) -> float:
+    """The K used in experiment 2: the thesis's choice (section 5.1.1), for a like-for-like comparison."""
+    from adlip.reference import thesis_chosen_constant
+
+    return float(thesis_chosen_constant(dataset, algorithm))
+
+
+def exp2_grid(profile: str) -> list:
+    """Experiment 2 (thesis 5.2): every normal class, standard and Lipschitz at the chosen K, per seed."""
+    budget = get_profile(profile)
+    return [RunConfig(algorithm, dataset, normal_class, k, seed, profile, experiment="exp2")
+            for dataset in budget.datasets for normal_class in budget.classes
+            for algorithm in DEEP_ALGORITHMS
+            for k in (None, chosen_constant(dataset, algorithm)) for seed in budget.seeds]
+
+
+def baselines_grid(profile: str) -> list:
+    """Isolation Forest, one-class SVM and Gaussian KDE on the same splits (Ruff et al.'s baselines)."""
+    budget = get_profile(profile)
+    return [RunConfig(algorithm, dataset, normal_class, None, seed, profile, experiment="baselines")
+            for dataset in budget.datasets for normal_class in budget.classes
+            for algorithm in BASELINE_ALGORITHMS for seed in budget.seeds]
+
+
+GRIDS = {"exp1": exp1_grid, "exp2": exp2_grid, "baselines": baselines_grid}
+
+
+def grid(experiment: str, profile: str, datasets=None) -> list:
+    """The run configurations of a named experiment, optionally restricted to some data sets."""
+    if experiment not in GRIDS:
+        raise ValueError(f"unknown experiment {experiment!r}; choose one of {list(GRIDS)}")
+    configs = GRIDS[experiment](profile)
+    if datasets:
+        for name in datasets:
+            data.check_dataset_name(name)
+        configs = [c for c in configs if c.dataset in datasets]
+    return configs
+
+
+# ----------------------------------------------------------------------------------------- sweeps
+
+@dataclass
+class SweepSummary:
+    done: list = field(default_factory=list)      # run ids finished in this call
+    skipped: list = field(default_factory=list)   # run ids whose record already existed
+    failed: list = field(default_factory=list)    # run ids that failed in this call
+    seconds: float = 0.0
+
+    def __str__(self):
+        return (f"{len(self.done)} runs done, {len(self.failed)} failed, {len(self.skipped)} already there, "
+                f"{self.seconds:.0f} s")
+
+
+def record_path(out_dir, config: RunConfig) -> Path:
+    return Path(out_dir) / f"{config.run_id}.jsonl"
+
+
+def is_finished(out_dir, config: RunConfig) -> bool:
+    """A run is finished when its record exists and says ``ok`` (failed runs are tried again)."""
+    path = record_path(out_dir, config)
+    if not path.is_file():
+        return False
+    try:
+        return all(r.get("status") == "ok" for r in load_records(path))
+    except (json.JSONDecodeError, ValueError):
+        return False
+
+
+def _run_in_subprocess(config: RunConfig, out_dir: Path, threads: int) -> subprocess.Popen:
+    environment = dict(os.environ, TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS="1",
+                       OMP_NUM_THREADS=str(threads))
+    command = [sys.executable, "-m", "adlip", "run-config", json.dumps(config.to_dict()),
+               "--record", str(record_path(out_dir, config))]
+    log = open(Path(out_dir) / "logs" / f"{config.run_id}.log", "w")
+    return subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+
+
+def sweep(configs, out_dir, workers: int = 1, progress: bool = True) -> SweepSummary:
+    """Run every configuration whose record is missing from ``out_dir``; return what happened.
+
+    ``workers >= 1`` runs each configuration in its own Python process (at most ``workers`` at once),
+    so a crash in one run is recorded as a failed record and the others go on. ``workers=0`` runs
+    them in this process, one after another (for tests and debugging).
+    """
+    from tqdm.auto import tqdm
+
+    out_dir = Path(out_dir)
+    (out_dir / "logs").mkdir(parents=True, exist_ok=True)
+    summary, start = SweepSummary(), time.perf_counter()
+    todo = []
+    for config in configs:
+        if is_finished(out_dir, config):
+            summary.skipped.append(config.run_id)
+        else:
+            todo.append(config)
+    bar = tqdm(total=len(todo), desc="sweep", unit="run", disable=not progress)
+
+    def finish(config, ok):
+        (summary.done if ok else summary.failed).append(config.run_id)
+        bar.update(1)
+        bar.set_postfix(failed=len(summary.failed))
+
+    if workers == 0:
+        for config in todo:
+            try:
+                write_record(run_one(config), record_path(out_dir, config))
+                finish(config, True)
+            except Exception:  # one failing run must not stop the sweep
+                write_record(failed_record(config, traceback.format_exc()), record_path(out_dir, config))
+                finish(config, False)
+    else:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        running, queue = {}, list(todo)
+        while queue or running:
+            while queue and len(running) < workers:
+                config = queue.pop(0)
+                running[config.run_id] = (config, _run_in_subprocess(config, out_dir, threads))
+            time.sleep(0.5)
+            for run_id, (config, process) in list(running.items()):
+                if process.poll() is None:
+                    continue
+                del running[run_id]
+                ok = process.returncode == 0 and is_finished(out_dir, config)
+                if not ok and not record_path(out_dir, config).is_file():
+                    log = Path(out_dir) / "logs" / f"{run_id}.log"
+                    write_record(failed_record(config, f"process exited with code {process.returncode}; "
+                                               f"see {log}"), record_path(out_dir, config))
+                finish(config, ok)
+    bar.close()
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def run_config_main(config_json: str, record: str) -> int:
+    """Entry point of a sweep's worker process: run one configuration, write its record."""
+    config = RunConfig.from_dict(json.loads(config_json))
+    threads = int(os.environ.get("TF_NUM_INTRAOP_THREADS", "0"))
+    if threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    try:
+        write_record(run_one(config), Path(record))
+    except Exception:
+        write_record(failed_record(config, traceback.format_exc()), Path(record))
+        traceback.print_exc()
+        return 1
+    return 0
