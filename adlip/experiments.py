@@ -104,12 +104,14 @@ def provenance() -> dict:
 
 def make_detector(config: RunConfig, verbose: int = 0):
     """The detector a run configuration asks for, with the profile's budgets applied."""
-    from adlip.detectors import DETECTORS
-
     profile = get_profile(config.profile)
     options = dict(config.options)
     if config.algorithm in BASELINE_ALGORITHMS:
-        return DETECTORS[config.algorithm](dataset=config.dataset, seed=config.seed, **options)
+        from adlip.detectors.baselines import BASELINES
+
+        return BASELINES[config.algorithm](dataset=config.dataset, seed=config.seed, **options)
+    from adlip.detectors import DETECTORS
+
     common = dict(dataset=config.dataset, lipschitz=config.lipschitz, seed=config.seed, verbose=verbose,
                   epochs_scale=config.epochs_scale or profile.epochs_scale)
     if config.algorithm == "anogan":

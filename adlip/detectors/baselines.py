@@ -155,3 +155,6 @@ class KDEDetector(_FlatBaseline):
 
     def _score_features(self, features):
         return -gaussian_kde_log_density(features, self.train_features_, self.bandwidth_)
+
+
+BASELINES = {"iforest": IsolationForestDetector, "ocsvm": OneClassSVMDetector, "kde": KDEDetector}

@@ -1,0 +1,159 @@
+"""adlip.experiments and the command line: run records, resumable sweeps, failures, usage errors.
+
+Runs here use the Isolation Forest baseline under the smoke profile: the runner's behaviour is the
+same for every detector, and a run takes a second.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from adlip import experiments
+from adlip.experiments import RunConfig
+
+REAL_DATA = os.environ.get("ADLIP_DATA_DIR")
+pytestmark = pytest.mark.skipif(
+    not (REAL_DATA and os.path.isfile(os.path.join(REAL_DATA, "mnist.npz"))),
+    reason="set ADLIP_DATA_DIR to a folder with mnist.npz to run experiments")
+
+REQUIRED_FIELDS = {"algorithm", "dataset", "normal_class", "lipschitz", "seed", "epochs", "auc",
+                   "lip_lower_bound", "lip_sigma", "train_seconds", "score_seconds", "config",
+                   "adlip_version", "git_commit", "status", "profile", "run_id", "n_train", "n_test"}
+
+
+def smoke(normal_class=0, seed=0, algorithm="iforest"):
+    return RunConfig(algorithm, "mnist", normal_class, None, seed, "smoke", experiment="test")
+
+
+@pytest.mark.parametrize("kwargs, complaint", [
+    (dict(algorithm="svm"), "unknown algorithm"),
+    (dict(dataset="svhn"), "unknown data set"),
+    (dict(normal_class=10), "normal_class"),
+    (dict(lipschitz=0.0), "positive"),
+    (dict(lipschitz=-2.0), "positive"),
+    (dict(lipschitz=float("nan")), "positive"),
+    (dict(algorithm="kde", lipschitz=1.0), "no Lipschitz version"),
+    (dict(profile="huge"), "unknown profile"),
+    (dict(epochs_scale=0), "epochs_scale"),
+])
+def test_bad_run_configurations_fail_at_once(kwargs, complaint):
+    values = dict(algorithm="dcae", dataset="mnist", normal_class=0)
+    values.update(kwargs)
+    with pytest.raises(ValueError, match=complaint):
+        RunConfig(**values)
+
+
+def test_run_ids_are_stable_and_distinct():
+    assert smoke().run_id == smoke().run_id
+    assert len({smoke(c, s).run_id for c in range(3) for s in range(3)}) == 9
+    config = RunConfig("dcae", "mnist", 3, 2.0, 1, "quick")
+    assert RunConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    assert config.run_id.startswith("dcae-mnist-c3-K2-s1-")
+
+
+def test_grids_cover_the_thesis_design():
+    exp1 = experiments.grid("exp1", "quick")
+    assert {c.lipschitz for c in exp1} == {0.5, 1.0, 2.0, 5.0, 10.0, 50.0, 100.0}
+    assert {c.normal_class for c in exp1} == {0}
+    exp2 = experiments.grid("exp2", "quick", datasets=["mnist"])
+    assert {c.normal_class for c in exp2} == set(range(10))
+    dcae_constants = {c.lipschitz for c in exp2 if c.algorithm == "dcae"}
+    assert dcae_constants == {None, experiments.chosen_constant("mnist", "dcae")}
+    with pytest.raises(ValueError, match="unknown experiment"):
+        experiments.grid("exp3", "quick")
+
+
+def test_run_one_record_has_everything():
+    record = experiments.run_one(smoke())
+    assert REQUIRED_FIELDS <= set(record)
+    assert 0 <= record["auc"] <= 1 and record["status"] == "ok"
+    assert record["config"]["algorithm"] == "iforest" and record["adlip_version"]
+    json.dumps(record)
+
+
+def test_same_seed_same_record():
+    first, again = experiments.run_one(smoke(seed=3)), experiments.run_one(smoke(seed=3))
+    assert first["auc"] == again["auc"]
+
+
+def test_sweep_resumes_and_records_failures(tmp_path, monkeypatch):
+    configs = [smoke(0), smoke(1), smoke(2)]
+    real_run_one = experiments.run_one
+
+    def flaky(config, verbose=0):
+        if config.normal_class == 1:
+            raise RuntimeError("simulated failure")
+        return real_run_one(config, verbose)
+
+    monkeypatch.setattr(experiments, "run_one", flaky)
+    summary = experiments.sweep(configs, tmp_path, workers=0, progress=False)
+    assert len(summary.done) == 2 and len(summary.failed) == 1
+    failed = experiments.load_records(experiments.record_path(tmp_path, configs[1]))[0]
+    assert failed["status"] == "failed" and "simulated failure" in failed["error"]
+
+    monkeypatch.setattr(experiments, "run_one", real_run_one)
+    again = experiments.sweep(configs, tmp_path, workers=0, progress=False)
+    assert len(again.skipped) == 2 and again.done == [configs[1].run_id]
+    records = experiments.load_records(tmp_path)
+    assert len(records) == 3 and all(r["status"] == "ok" for r in records)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_sweep_in_worker_processes(tmp_path):
+    summary = experiments.sweep([smoke(4)], tmp_path, workers=1, progress=False)
+    assert summary.done == [smoke(4).run_id], (tmp_path / "logs" / f"{smoke(4).run_id}.log").read_text()
+    assert experiments.load_records(tmp_path)[0]["normal_class"] == 4
+
+
+def test_crashing_worker_is_recorded_and_others_go_on(tmp_path, monkeypatch):
+    """A run whose process dies outright (here: a data folder that disappears) still gets a record."""
+    good, bad = smoke(5), smoke(6)
+    monkeypatch.setattr(experiments, "_run_in_subprocess", _crash_for(bad, experiments._run_in_subprocess))
+    summary = experiments.sweep([bad, good], tmp_path, workers=1, progress=False)
+    assert summary.failed == [bad.run_id] and summary.done == [good.run_id]
+    record = experiments.load_records(experiments.record_path(tmp_path, bad))[0]
+    assert record["status"] == "failed" and "exited with code" in record["error"]
+
+
+def _crash_for(victim, real):
+    def launch(config, out_dir, threads):
+        if config == victim:
+            return subprocess.Popen([sys.executable, "-c", "import os; os._exit(3)"])
+        return real(config, out_dir, threads)
+    return launch
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "adlip", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_cli_run_prints_and_appends_a_record(tmp_path):
+    out = tmp_path / "records.jsonl"
+    for _ in range(2):
+        result = run_cli("run", "--algorithm", "iforest", "--dataset", "mnist", "--normal-class", "1",
+                         "--profile", "smoke", "--out", str(out), "--quiet")
+        assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout.strip().splitlines()[-1])
+    assert REQUIRED_FIELDS <= set(printed) and printed["normal_class"] == 1
+    assert len(experiments.load_records(out)) == 2
+
+
+@pytest.mark.parametrize("args, complaint", [
+    (["--algorithm", "svm", "--dataset", "mnist", "--normal-class", "0"], "invalid choice"),
+    (["--algorithm", "dcae", "--dataset", "mnist", "--normal-class", "0", "--lipschitz", "0"], "positive"),
+    (["--algorithm", "dcae", "--dataset", "mnist", "--normal-class", "0", "--lipschitz", "x"], "number"),
+    (["--algorithm", "dcae", "--dataset", "mnist", "--normal-class", "12"], "normal_class"),
+    (["--algorithm", "dcae", "--dataset", "svhn", "--normal-class", "0"], "invalid choice"),
+])
+def test_cli_usage_errors(args, complaint):
+    result = run_cli("run", *args)
+    assert result.returncode == 2 and complaint in result.stderr
+
+
+def test_cli_sweep_dry_run_lists_runs(tmp_path):
+    result = run_cli("sweep", "--experiment", "baselines", "--profile", "smoke", "--out", str(tmp_path),
+                     "--dry-run")
+    assert result.returncode == 0
+    assert "runs to do" in result.stderr and len(result.stdout.splitlines()) == 6
