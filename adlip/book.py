@@ -1,0 +1,280 @@
+"""Execute the book's notebooks with papermill and build the HTML with Jupyter Book.
+
+The chapters live in ``notebooks/NN_topic.py`` (jupytext percent format); ``_toc.yml`` says
+which of them are in the book. Building is done in two steps, so that a slow chapter can be
+re-run alone and the HTML rebuilt from the copies already executed:
+
+1. :func:`execute_notebooks` converts each chapter with jupytext and runs it with papermill,
+   injecting ``profile`` (``smoke``, ``quick`` or ``full``) into the cell tagged
+   ``parameters``. The executed ``.ipynb`` files land in ``<out_dir>/notebooks/``.
+2. :func:`build_book` stages ``_config.yml``, ``_toc.yml``, ``book/`` and the executed
+   notebooks into ``_build/site-src`` and runs ``jupyter-book build`` on that tree with
+   warnings as errors. Jupyter Book never executes anything itself.
+
+Command line::
+
+    python -m adlip.book --profile quick                 # execute all chapters, then build
+    python -m adlip.book --profile smoke --only 03_deep_svdd --no-build
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from adlip.profiles import PROFILES, get_profile
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TOC_PATH = REPO_ROOT / "_toc.yml"
+BOOK_SOURCES = ("_config.yml", "_toc.yml", "book")
+
+
+class NotebookExecutionError(RuntimeError):
+    """A chapter raised an exception while papermill executed it."""
+
+
+def _load_yaml(path):
+    try:
+        import yaml
+    except ImportError as err:  # pragma: no cover - yaml comes with jupyter-book
+        raise ImportError("reading _toc.yml needs PyYAML; install the book extras: "
+                          "pip install 'adlip[book]'") from err
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def _toc_files(node):
+    """Yield every ``file:`` entry of a (nested) Jupyter Book table of contents."""
+    if isinstance(node, dict):
+        if "file" in node:
+            yield node["file"]
+        for value in node.values():
+            yield from _toc_files(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _toc_files(item)
+
+
+def toc_notebooks(toc_path=TOC_PATH):
+    """Return the chapter sources (``notebooks/NN_topic.py``) listed in ``_toc.yml``, sorted."""
+    toc_path = Path(toc_path)
+    notebook_dir = toc_path.parent / "notebooks"
+    stems = sorted({Path(entry).stem for entry in _toc_files(_load_yaml(toc_path))
+                    if Path(entry).parts[0] == "notebooks"})
+    paths = [notebook_dir / f"{stem}.py" for stem in stems]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise FileNotFoundError(f"_toc.yml lists notebooks whose .py source does not exist: {missing}")
+    return paths
+
+
+def select_notebooks(names=None, toc_path=TOC_PATH):
+    """Pick chapters by stem (``03_deep_svdd``) or unique prefix (``03``); all when ``names`` is None."""
+    available = toc_notebooks(toc_path)
+    if names is None:
+        return available
+    if isinstance(names, str):
+        names = [names]
+    chosen = []
+    for name in names:
+        stem = Path(name).stem
+        matches = [p for p in available if p.stem == stem] or \
+                  [p for p in available if p.stem.startswith(stem)]
+        if len(matches) != 1:
+            choices = ", ".join(p.stem for p in available)
+            what = "matches several chapters" if matches else "is not a chapter in _toc.yml"
+            raise ValueError(f"notebook name {name!r} {what}; choose from: {choices}")
+        if matches[0] not in chosen:
+            chosen.append(matches[0])
+    return chosen
+
+
+def check_kernel(kernel_name="python3"):
+    """Fail early, with the fix, if papermill would not find a kernel running this Python.
+
+    A kernel spec whose command is plain ``python`` is started with the interpreter that runs
+    papermill (jupyter_client substitutes it), which is what we want.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(kernel_name)
+    except NoSuchKernel as err:
+        raise RuntimeError(
+            f"no Jupyter kernel named {kernel_name!r}; install one for this environment with "
+            f"'{sys.executable} -m ipykernel install --sys-prefix'") from err
+    command = spec.argv[0]
+    if command in {"python", "python3", f"python{sys.version_info[0]}.{sys.version_info[1]}"}:
+        return
+    if Path(command).resolve() != Path(sys.executable).resolve():
+        raise RuntimeError(
+            f"kernel {kernel_name!r} runs {command}, not this environment's {sys.executable}; "
+            f"reinstall it with '{sys.executable} -m ipykernel install --sys-prefix'")
+
+
+def _failure_message(path, out_path, err):
+    source = (err.source or "").strip().splitlines()
+    excerpt = "\n    ".join(source[:6]) + ("\n    ..." if len(source) > 6 else "")
+    return (f"notebook {path.name} failed in code cell {err.cell_index} (execution count "
+            f"{err.exec_count}) with {err.ename}: {err.evalue}\n  cell source:\n    {excerpt}\n"
+            f"  the executed copy with the full traceback is {out_path}")
+
+
+def execute_notebooks(profile="quick", names=None, out_dir="_build/executed", parameters=None,
+                      timeout=1800, kernel_name="python3"):
+    """Run chapters with papermill and return ``{stem: seconds}``.
+
+    Parameters
+    ----------
+    profile : {"smoke", "quick", "full"}
+        Injected into each chapter's ``parameters`` cell; it sets the chapter's budget.
+    names : list of str, optional
+        Chapter stems or unique prefixes; default all chapters listed in ``_toc.yml``.
+    out_dir : path
+        Executed notebooks go to ``out_dir/notebooks/``; timings to ``out_dir/timings.json``.
+    parameters : dict, optional
+        Further values for the ``parameters`` cells (e.g. ``{"seed": 1}``).
+    timeout : float
+        Seconds allowed per cell.
+    """
+    import jupytext
+    import papermill
+
+    get_profile(profile)  # a ValueError naming the valid profiles, before any work
+    paths = select_notebooks(names)
+    check_kernel(kernel_name)
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    notebook_out = Path(out_dir) / "notebooks"
+    notebook_out.mkdir(parents=True, exist_ok=True)
+    values = {"profile": profile, **(parameters or {})}
+
+    timings = {}
+    for path in paths:
+        out_path = notebook_out / f"{path.stem}.ipynb"
+        print(f"executing {path.name} (profile {profile}) ...", flush=True)
+        start = time.perf_counter()
+        try:
+            papermill.execute_notebook(jupytext.read(path), str(out_path), parameters=values,
+                                       kernel_name=kernel_name, cwd=str(REPO_ROOT),
+                                       progress_bar=False, execution_timeout=timeout)
+        except papermill.PapermillExecutionError as err:
+            raise NotebookExecutionError(_failure_message(path, out_path, err)) from err
+        timings[path.stem] = round(time.perf_counter() - start, 1)
+    _record_timings(Path(out_dir) / "timings.json", profile, timings)
+    print(_timing_table(timings))
+    return timings
+
+
+def _record_timings(path, profile, timings):
+    """Merge this run's timings into ``timings.json`` (keyed by profile, then chapter)."""
+    recorded = json.loads(path.read_text()) if path.exists() else {}
+    recorded.setdefault(profile, {}).update(timings)
+    path.write_text(json.dumps(recorded, indent=2, sort_keys=True) + "\n")
+
+
+def _timing_table(timings):
+    width = max([len(stem) for stem in timings] + [len("notebook")])
+    lines = [f"{'notebook':<{width}}  seconds", f"{'-' * width}  -------"]
+    lines += [f"{stem:<{width}}  {seconds:7.1f}" for stem, seconds in timings.items()]
+    lines.append(f"{'total':<{width}}  {sum(timings.values()):7.1f}")
+    return "\n".join(lines)
+
+
+def stage_sources(executed_dir, site_src):
+    """Copy the book's sources and the executed chapters into a fresh ``site_src`` tree."""
+    executed = Path(executed_dir) / "notebooks"
+    chapters = toc_notebooks()
+    missing = [p.stem for p in chapters if not (executed / f"{p.stem}.ipynb").exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"no executed copy in {executed} for: {', '.join(missing)}; run "
+            f"'python -m adlip.book --no-build --only {' '.join(missing)}' first")
+    site_src = Path(site_src)
+    if site_src.exists():
+        shutil.rmtree(site_src)
+    site_src.mkdir(parents=True)
+    for name in BOOK_SOURCES:
+        source = REPO_ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, site_src / name)
+        else:
+            shutil.copy2(source, site_src / name)
+    (site_src / "notebooks").mkdir()
+    for chapter in chapters:
+        shutil.copy2(executed / f"{chapter.stem}.ipynb", site_src / "notebooks")
+    return site_src
+
+
+def _jupyter_book_command():
+    beside_python = Path(sys.executable).parent / "jupyter-book"
+    if beside_python.exists():
+        return [str(beside_python)]
+    found = shutil.which("jupyter-book")
+    if found is None:
+        raise RuntimeError("jupyter-book is not installed; pip install 'adlip[book]'")
+    return [found]
+
+
+def build_book(executed_dir="_build/executed", out_dir="_build"):
+    """Stage the sources with the executed chapters and build the HTML; return the html folder.
+
+    Warnings are errors (``-W -n --keep-going``): a broken reference, a missing citation or a
+    page outside the table of contents fails the build.
+    """
+    out_dir = Path(out_dir).resolve()
+    site_src = stage_sources(executed_dir, out_dir / "site-src")
+    command = _jupyter_book_command() + ["build", str(site_src), "--path-output", str(out_dir),
+                                         "--all", "-W", "-n", "--keep-going"]
+    print("running:", " ".join(command), flush=True)
+    result = subprocess.run(command, cwd=REPO_ROOT)
+    if result.returncode != 0:
+        raise RuntimeError(f"jupyter-book build failed (exit code {result.returncode}); "
+                           "the warnings above say where")
+    html = out_dir / "_build" / "html"
+    print(f"HTML written to {html} (open {html / 'index.html'})")
+    return html
+
+
+def markdown_table(headers, rows):
+    """A table for a notebook cell's output (rendered by Jupyter and by the book alike)."""
+    from IPython.display import Markdown
+
+    lines = ["| " + " | ".join(map(str, headers)) + " |",
+             "|" + "|".join(["---"] * len(headers)) + "|"]
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
+    return Markdown("\n".join(lines))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m adlip.book",
+        description="Execute the book's chapters with papermill, then build the HTML.")
+    parser.add_argument("--profile", default="quick", choices=sorted(PROFILES),
+                        help="budget injected into every chapter (default: quick)")
+    parser.add_argument("--only", nargs="+", metavar="NAME",
+                        help="execute only these chapters (stem like 03_deep_svdd, or prefix 03)")
+    parser.add_argument("--no-build", action="store_true", help="execute only, skip jupyter-book")
+    parser.add_argument("--no-execute", action="store_true",
+                        help="build from the notebooks already executed in --executed-dir")
+    parser.add_argument("--executed-dir", default="_build/executed",
+                        help="where executed notebooks go (default: _build/executed)")
+    parser.add_argument("--out-dir", default="_build", help="build output (default: _build)")
+    parser.add_argument("--seed", type=int, help="override the chapters' seed parameter")
+    args = parser.parse_args(argv)
+
+    if not args.no_execute:
+        parameters = {} if args.seed is None else {"seed": args.seed}
+        execute_notebooks(args.profile, names=args.only, out_dir=args.executed_dir,
+                          parameters=parameters)
+    if not args.no_build:
+        build_book(args.executed_dir, args.out_dir)
+
+
+if __name__ == "__main__":
+    main()

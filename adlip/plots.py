@@ -1,0 +1,263 @@
+"""The book's figures: one function per figure, each returning a matplotlib ``Figure``.
+
+The functions take plain arrays (never models), so a chapter computes its numbers first and then
+draws them; the same function serves every chapter that shows that kind of figure. Colours are
+shared: normal data is blue, anomalies red.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+NORMAL_COLOR = "tab:blue"
+ANOMALY_COLOR = "tab:red"
+KIND_STYLE = {
+    "normal": dict(color=NORMAL_COLOR, marker="o", s=12, alpha=0.5),
+    "point anomaly": dict(color=ANOMALY_COLOR, marker="x", s=60),
+    "collective anomaly": dict(color="tab:orange", marker="^", s=30),
+}
+
+
+def _subplots(nrows=1, ncols=1, width=6.0, height=3.6, **kwargs):
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(nrows, ncols, figsize=(width, height), **kwargs)
+
+
+def anomaly_types(points, kinds, t, series, contextual_index):
+    """Left: 2-D data with point and collective anomalies; right: a contextual anomaly in time."""
+    fig, (left, right) = _subplots(1, 2, width=10, height=3.8)
+    kinds = np.asarray(kinds)
+    for kind, style in KIND_STYLE.items():
+        chosen = kinds == kind
+        if chosen.any():
+            left.scatter(points[chosen, 0], points[chosen, 1], label=kind, **style)
+    left.set(title="point and collective anomalies", xlabel="$x_1$", ylabel="$x_2$")
+    left.legend(loc="best", fontsize=8)
+    right.plot(t, series, color=NORMAL_COLOR, lw=1)
+    right.scatter(t[contextual_index], series[contextual_index], color=ANOMALY_COLOR, s=60,
+                  marker="x", zorder=3, label="contextual anomaly")
+    right.set(title="a contextual anomaly", xlabel="time", ylabel="value")
+    right.legend(loc="lower left", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def decision_regions(points, is_outlier, grid_x, grid_y, grid_scores):
+    """Detectors' scores over the plane (one panel per {title: scores on the grid}), data on top."""
+    n = len(grid_scores)
+    fig, axes = _subplots(1, n, width=4.6 * n, height=4.0, squeeze=False)
+    is_outlier = np.asarray(is_outlier, bool)
+    for ax, (title, scores) in zip(axes[0], grid_scores.items()):
+        filled = ax.contourf(grid_x, grid_y, scores, levels=20, cmap="Greys")
+        fig.colorbar(filled, ax=ax, label="anomaly score")
+        ax.scatter(*points[~is_outlier].T, s=8, color=NORMAL_COLOR, label="normal")
+        ax.scatter(*points[is_outlier].T, s=30, color=ANOMALY_COLOR, marker="x", label="anomaly")
+        ax.set(title=title, xlabel="$x_1$", ylabel="$x_2$")
+    axes[0, 0].legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _displayable(image, value_range):
+    """An image as a 2-D (grey) or 3-D (RGB) float array in [0, 1] for ``imshow``."""
+    image = np.asarray(image, dtype=float)
+    if image.ndim == 1:
+        side = int(round(np.sqrt(image.size)))
+        image = image.reshape(side, side)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    low, high = value_range if value_range is not None else (image.min(), image.max())
+    return np.clip((image - low) / max(high - low, 1e-12), 0.0, 1.0)
+
+
+def image_rows(rows, n=8, cmap="gray", value_range=None):
+    """Rows of images, one row per entry of ``rows`` ({label: images (N, H, W[, C])}).
+
+    Each image is scaled to its own min and max unless ``value_range=(low, high)`` is given.
+    """
+    fig, axes = _subplots(len(rows), n, width=1.1 * n, height=1.25 * len(rows), squeeze=False)
+    for row_axes, (label, images) in zip(axes, rows.items()):
+        for ax, image in zip(row_axes, list(images)[:n]):
+            ax.imshow(_displayable(image, value_range), cmap=cmap, vmin=0.0, vmax=1.0)
+        for ax in row_axes:
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+        row_axes[0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def roc_curves(y_true, scores):
+    """ROC curves of one or more scores ({name: scores}) with the area under each in the legend."""
+    from sklearn.metrics import roc_curve
+
+    from adlip.metrics import roc_auc
+
+    fig, ax = _subplots(width=4.6, height=4.2)
+    for name, score in scores.items():
+        fpr, tpr, _ = roc_curve(y_true, score)
+        ax.plot(fpr, tpr, label=f"{name} (AUC {roc_auc(y_true, score):.3f})")
+    ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="random (AUC 0.5)")
+    ax.set(xlabel="false positive rate (normal flagged)",
+           ylabel="true positive rate (anomalies flagged)", xlim=(0, 1), ylim=(0, 1.01))
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def score_histograms(y_true, scores, xlabel="anomaly score", title=None, log=False):
+    """Histograms of a score for the normal (0) and anomalous (1) test examples."""
+    y_true, scores = np.asarray(y_true), np.asarray(scores, dtype=float)
+    fig, ax = _subplots(width=6, height=3.4)
+    values = np.log10(scores) if log else scores
+    bins = np.histogram_bin_edges(values, bins=40)
+    ax.hist(values[y_true == 0], bins=bins, alpha=0.6, density=True, color=NORMAL_COLOR,
+            label=f"normal ({(y_true == 0).sum()})")
+    ax.hist(values[y_true == 1], bins=bins, alpha=0.6, density=True, color=ANOMALY_COLOR,
+            label=f"anomalous ({(y_true == 1).sum()})")
+    ax.set(xlabel=f"log10 {xlabel}" if log else xlabel, ylabel="density", title=title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def convolution_maps(image, kernels, responses):
+    """An image, then each kernel ({name: kernel}) beside the feature map it produces."""
+    n = len(kernels)
+    fig, axes = _subplots(2, n + 1, width=2.3 * (n + 1), height=4.4, squeeze=False)
+    axes[0, 0].imshow(image, cmap="gray")
+    axes[0, 0].set_title("input")
+    axes[1, 0].axis("off")
+    for column, (name, kernel) in enumerate(kernels.items(), start=1):
+        limit = np.abs(kernel).max()
+        axes[0, column].imshow(kernel, cmap="coolwarm", vmin=-limit, vmax=limit)
+        axes[0, column].set_title(f"kernel: {name}", fontsize=9)
+        axes[1, column].imshow(responses[name], cmap="coolwarm")
+        axes[1, column].set_title("feature map", fontsize=9)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def collapse_curves(histories):
+    """Deep SVDD training: mean squared distance to the center, per network ({name: history}).
+
+    Each history maps "normal (train)" and "anomalous (test)" to per-epoch means.
+    """
+    fig, axes = _subplots(1, len(histories), width=4.2 * len(histories), height=3.6,
+                          sharey=True, squeeze=False)
+    for ax, (name, history) in zip(axes[0], histories.items()):
+        for label, values in history.items():
+            color = ANOMALY_COLOR if "anomal" in label else NORMAL_COLOR
+            ax.semilogy(np.arange(1, len(values) + 1), values, color=color, label=label)
+        ax.set(title=name, xlabel="epoch")
+        ax.grid(alpha=0.3, which="both")
+    axes[0, 0].set_ylabel(r"mean $\|\phi(x) - c\|^2$")
+    axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def gan_samples_1d(real, fakes, grid=None, discriminators=None):
+    """Histograms of real 1-D data and of each GAN's samples ({title: samples}).
+
+    ``discriminators`` ({title: D(grid)}) adds each discriminator's output on ``grid``.
+    """
+    n = len(fakes)
+    fig, axes = _subplots(1, n, width=3.2 * n, height=3.0, sharey=True, squeeze=False)
+    bins = np.linspace(-4, 4, 61)
+    for ax, (title, fake) in zip(axes[0], fakes.items()):
+        ax.hist(np.ravel(real), bins=bins, density=True, alpha=0.4, color="grey", label="real")
+        ax.hist(np.ravel(fake), bins=bins, density=True, alpha=0.6, color=NORMAL_COLOR,
+                label="generated")
+        if discriminators is not None:
+            ax.plot(grid, discriminators[title], color=ANOMALY_COLOR, lw=1, label="D(x)")
+        ax.set(title=title, xlabel="x")
+    axes[0, 0].legend(fontsize=7, loc="upper center")
+    fig.tight_layout()
+    return fig
+
+
+def latent_search_curves(losses, ylabel="AnoGAN loss"):
+    """Loss during a batched latent search: median and quartiles per group ({name: (steps, batch)})."""
+    fig, ax = _subplots(width=6, height=3.6)
+    colors = [NORMAL_COLOR, ANOMALY_COLOR, "tab:green", "tab:purple"]
+    for color, (name, values) in zip(colors, losses.items()):
+        values = np.asarray(values)
+        steps = np.arange(len(values))
+        low, mid, high = np.percentile(values, [25, 50, 75], axis=1)
+        ax.plot(steps, mid, color=color, label=f"{name} (median)")
+        ax.fill_between(steps, low, high, color=color, alpha=0.2)
+    ax.set(xlabel="search step", ylabel=ylabel, yscale="log")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def attack_accuracy(epsilons, accuracies, xlabel=r"perturbation budget $\epsilon$"):
+    """Accuracy under attack against the perturbation budget, one line per attack ({name: accs})."""
+    fig, ax = _subplots(width=5.5, height=3.6)
+    for name, values in accuracies.items():
+        ax.plot(epsilons, values, marker="o", ms=3, label=name)
+    ax.set(xlabel=xlabel, ylabel="accuracy", ylim=(-0.02, 1.02))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def certified_vs_empirical(certified, empirical, xlabel="certified radius (lower bound)",
+                           ylabel="radius at which the attack succeeded"):
+    """Per example: a certified radius against the radius an attack needed (log-log)."""
+    certified, empirical = np.asarray(certified, float), np.asarray(empirical, float)
+    fig, ax = _subplots(width=4.8, height=4.4)
+    ax.scatter(certified, empirical, s=10, alpha=0.6, color=NORMAL_COLOR)
+    positive = np.concatenate([certified[certified > 0], empirical[empirical > 0]])
+    low, high = positive.min() / 1.5, positive.max() * 1.5
+    ax.plot([low, high], [low, high], color="grey", ls="--", lw=1, label="equal radii")
+    ax.set(xscale="log", yscale="log", xlim=(low, high), ylim=(low, high),
+           xlabel=xlabel, ylabel=ylabel)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def convergence(errors, ylabel, xlabel="iteration"):
+    """Errors of one or more iterative methods against the iteration ({name: errors}), log scale."""
+    fig, ax = _subplots(width=5.5, height=3.6)
+    for name, values in errors.items():
+        ax.semilogy(np.arange(1, len(values) + 1), np.maximum(values, 1e-17), marker=".", label=name)
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def singular_value_paths(history):
+    """All singular values of a matrix across the iterations of an orthonormalization (iters, k)."""
+    history = np.asarray(history)
+    fig, ax = _subplots(width=5.5, height=3.6)
+    ax.plot(np.arange(len(history)), history, color=NORMAL_COLOR, lw=0.8, alpha=0.7)
+    ax.axhline(1.0, color="grey", ls="--", lw=1)
+    ax.set(xlabel="Björck iteration", ylabel="singular values")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def gradient_norms(depths, norms):
+    """Norm of a back-propagated gradient against network depth, per activation ({name: norms})."""
+    fig, ax = _subplots(width=5.5, height=3.6)
+    for name, values in norms.items():
+        ax.semilogy(depths, values, marker="o", ms=3, label=name)
+    ax.set(xlabel="layers back-propagated through", ylabel=r"$\|g\|_2$ (started at 1)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
