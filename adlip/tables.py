@@ -275,11 +275,12 @@ def budget_caption(records) -> str:
     if not ok:
         return f"adlip: no completed runs yet ({failed} failed)." if failed else "adlip: no runs yet."
     profiles = _span(str(r.get("profile")) for r in ok)
-    epochs = ", ".join(f"{ALGORITHM_LABELS.get(a, a)} "
-                       f"{_span(r.get('epochs') for r in ok if r['algorithm'] == a and r.get('epochs'))}"
-                       for a in _algorithm_order(ok))
+    trained = [r for r in ok if r.get("epochs")]  # classical baselines have no epochs
+    epochs = ", ".join(f"{ALGORITHM_LABELS.get(a, a)} {_span(r['epochs'] for r in trained if r['algorithm'] == a)}"
+                       for a in _algorithm_order(trained))
     seeds = len({r.get("seed") for r in ok})
-    text = (f"adlip: profile {profiles}, epochs {epochs}, {seeds} seed{'s' if seeds != 1 else ''}, "
+    text = (f"adlip: profile {profiles}, {f'epochs {epochs}, ' if epochs else ''}"
+            f"{seeds} seed{'s' if seeds != 1 else ''}, "
             f"{_span(r.get('n_train') for r in ok if r.get('n_train'))} train / {_test_sizes(ok)}")
     if failed:
         text += f"; {failed} failed run{'s' if failed != 1 else ''} excluded"

@@ -238,6 +238,8 @@ def test_budget_caption():
         "adlip: profile quick, epochs DCAE 28, DeepSVDD OC 20, AnoGAN 2, 3 seeds, "
         "5923–6000 train / 10000 test images (AnoGAN 1000); 1 failed run excluded.")
     assert tables.budget_caption([]) == "adlip: no runs yet."
+    assert tables.budget_caption([fake_record(algorithm="iforest", epochs=None)]).startswith(
+        "adlip: profile quick, 1 seed, 5923 train")
 
 
 def test_caption_states_both_budgets():
