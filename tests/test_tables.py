@@ -280,3 +280,33 @@ def test_real_table_renders_with_one_line_per_row():
 def test_tables_module_does_not_import_tensorflow():
     code = "import sys, adlip.tables; sys.exit('tensorflow' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def _baseline_record(algorithm, normal_class, auc, seed=0, dataset="mnist"):
+    return dict(experiment="baselines", profile="quick", algorithm=algorithm, dataset=dataset,
+                normal_class=normal_class, lipschitz=None, seed=seed, auc=auc, status="ok",
+                n_train=100, n_test=500, epochs=0, lip_lower_bound=None)
+
+
+def test_baselines_table_per_class_and_mean():
+    records = [_baseline_record("kde", c, 0.5 + c / 100) for c in range(10)]
+    records += [_baseline_record("iforest", 0, 0.8), _baseline_record("iforest", 0, 0.9, seed=1)]
+    table = tables.baselines_table(records)
+    assert table.header[2:4] == ["Isolation Forest adlip", "KDE adlip"]
+    first = table.rows[0]
+    assert first[2] == "85.0 ± 5.0" and first[3] == "50.0"
+    mean_row = table.rows[10]
+    assert mean_row[1] == "mean" and mean_row[3] == "54.5" and mean_row[2] == "85.0 (1/10)"
+    assert "Ruff" in table.header[-1]
+
+
+def test_comparison_table_rows_per_variant_and_profile():
+    records = [dict(_baseline_record("dcae", c, 0.9), experiment="exp2", lip_lower_bound=1.0) for c in range(2)]
+    records += [dict(_baseline_record("dcae", c, 0.8), experiment="exp2", lipschitz=2.0, lip_lower_bound=0.1)
+                for c in range(2)]
+    records += [_baseline_record("kde", 0, 0.7)]
+    table = tables.comparison_table(records, datasets=["mnist"])
+    by_variant = {(row[0], row[1]): row for row in table.rows}
+    assert by_variant["DCAE", "standard"][3:] == ["90.0 (2 classes)", "1.000"]
+    assert by_variant["DCAE", "K = 2"][3:] == ["80.0 (2 classes)", "0.100"]
+    assert by_variant["KDE", "standard"][3:] == ["70.0 (1 class)", "–"]
