@@ -385,3 +385,23 @@ def run_config_main(config_json: str, record: str) -> int:
         traceback.print_exc()
         return 1
     return 0
+
+
+def records_for(experiment: str, profile: str, results_dir="results", run=None, workers: int = 0,
+                datasets=None, progress: bool = False) -> list:
+    """The records a chapter renders: ``results_dir/<experiment>/<profile>/``.
+
+    ``run=None`` runs the missing part of the grid only under the ``smoke`` profile (so CI exercises
+    the whole path in seconds) and otherwise reads the committed records; ``run=True`` always
+    completes the grid first (a rerun of the book at another profile), ``run=False`` never does.
+    """
+    folder = Path(results_dir) / experiment / profile
+    if run is None:
+        run = profile == "smoke"
+    if run:
+        sweep(grid(experiment, profile, datasets), folder, workers=workers, progress=progress)
+    if not folder.is_dir() or not any(folder.glob("*.jsonl")):
+        raise ValueError(f"no {experiment} records for profile {profile!r} in {folder}: run "
+                         f"`python -m adlip sweep --experiment {experiment} --profile {profile} --out {folder}` "
+                         "or execute this notebook with run_missing=True")
+    return load_records(folder)
