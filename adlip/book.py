@@ -82,6 +82,9 @@ def select_notebooks(names=None, toc_path=TOC_PATH):
         names = [names]
     chosen = []
     for name in names:
+        if Path(name).suffix == ".py" and Path(name).is_file():  # a chapter not yet in the toc
+            chosen.append(Path(name).resolve())
+            continue
         stem = Path(name).stem
         matches = [p for p in available if p.stem == stem] or \
                   [p for p in available if p.stem.startswith(stem)]
