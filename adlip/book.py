@@ -75,9 +75,8 @@ def toc_notebooks(toc_path=TOC_PATH):
 
 def select_notebooks(names=None, toc_path=TOC_PATH):
     """Pick chapters by stem (``03_deep_svdd``) or unique prefix (``03``); all when ``names`` is None."""
-    available = toc_notebooks(toc_path)
     if names is None:
-        return available
+        return toc_notebooks(toc_path)
     if isinstance(names, str):
         names = [names]
     chosen = []
@@ -85,6 +84,7 @@ def select_notebooks(names=None, toc_path=TOC_PATH):
         if Path(name).suffix == ".py" and Path(name).is_file():  # a chapter not yet in the toc
             chosen.append(Path(name).resolve())
             continue
+        available = toc_notebooks(toc_path)
         stem = Path(name).stem
         matches = [p for p in available if p.stem == stem] or \
                   [p for p in available if p.stem.startswith(stem)]
