@@ -131,6 +131,12 @@ def load_split(config: RunConfig):
                             test_size=profile.anogan_test_size if is_gan else profile.test_size, seed=1234)
 
 
+def _epochs(detector) -> int:
+    """Training epochs of the detector's own schedule (0 for the classical baselines)."""
+    schedule = getattr(detector, "resolved_schedule", None)
+    return int(schedule().total_epochs) if schedule else 0
+
+
 def _summarise_history(history: dict) -> dict:
     """Per-epoch curves as plain lists of floats (small: one value per epoch)."""
     return {name: [float(v) for v in values] for name, values in (history or {}).items()}
@@ -166,7 +172,7 @@ def run_one(config: RunConfig, verbose: int = 0) -> dict:
     record = dict(run_id=config.run_id, experiment=config.experiment, profile=config.profile,
                   algorithm=config.algorithm, dataset=config.dataset, normal_class=config.normal_class,
                   lipschitz=config.lipschitz, seed=config.seed,
-                  epochs=int(getattr(detector, "epochs_trained_", 0) or 0),
+                  epochs=_epochs(detector),
                   auc=metrics.roc_auc(split.y_test, scores),
                   train_seconds=train_seconds, score_seconds=score_seconds,
                   n_train=int(split.info["n_train"]), n_test=int(split.info["n_test"]))
