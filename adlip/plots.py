@@ -134,7 +134,9 @@ def convolution_maps(image, kernels, responses):
         limit = np.abs(kernel).max()
         axes[0, column].imshow(kernel, cmap="coolwarm", vmin=-limit, vmax=limit)
         axes[0, column].set_title(f"kernel: {name}", fontsize=9)
-        axes[1, column].imshow(responses[name], cmap="coolwarm")
+        response_limit = np.abs(responses[name]).max()
+        axes[1, column].imshow(responses[name], cmap="coolwarm", vmin=-response_limit,
+                               vmax=response_limit)
         axes[1, column].set_title("feature map", fontsize=9)
     for ax in axes.ravel():
         ax.set_xticks([])
