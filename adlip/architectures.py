@@ -18,7 +18,7 @@ Two details of the thesis's printed tables are corrected here, both from the tex
 
 Standard DCAE and Deep SVDD networks follow Ruff et al. (2018): no bias anywhere (so encoder
 weights transfer exactly to Deep SVDD, and Deep SVDD cannot learn a constant map), batch norm
-without affine parameters (epsilon 1e-4), leaky ReLU with slope 0.1, Glorot uniform weights.
+without affine parameters (epsilon 1e-4, PyTorch's default momentum), leaky ReLU with slope 0.1, Glorot uniform weights.
 The DCGAN generator and discriminator follow Radford et al.: leaky ReLU slope 0.2, weights drawn
 from N(0, 0.02), batch norm with a learned scale and offset.
 
@@ -336,7 +336,8 @@ class _LayerFactory:
             return self.tf.keras.layers.BatchNormalization(
                 momentum=0.9, epsilon=1e-5,
                 gamma_initializer=self.tf.keras.initializers.RandomNormal(1.0, 0.02, seed=self.seed))
-        return self.tf.keras.layers.BatchNormalization(center=False, scale=False, epsilon=1e-4)
+        # PyTorch's BatchNorm2d(eps=1e-4, affine=False) as in Ruff et al.; its momentum 0.1 is Keras's 0.9.
+        return self.tf.keras.layers.BatchNormalization(center=False, scale=False, epsilon=1e-4, momentum=0.9)
 
     def make(self, layer: Layer, previous_shape: tuple):
         layers = self.tf.keras.layers
