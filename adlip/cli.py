@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("run-config", help=argparse.SUPPRESS)
     worker.add_argument("config_json")
     worker.add_argument("--record", required=True)
+    worker.add_argument("--cache-dir")
     return parser
 
 
@@ -93,7 +94,7 @@ def main(argv=None) -> int:
         return _run(args)
     if args.command == "sweep":
         return _sweep(args)
-    return experiments.run_config_main(args.config_json, args.record)
+    return experiments.run_config_main(args.config_json, args.record, args.cache_dir)
 
 
 if __name__ == "__main__":

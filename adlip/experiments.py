@@ -102,8 +102,11 @@ def provenance() -> dict:
                 machine=platform.machine(), created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
 
-def make_detector(config: RunConfig, verbose: int = 0):
-    """The detector a run configuration asks for, with the profile's budgets applied."""
+def make_detector(config: RunConfig, verbose: int = 0, cache_dir=None):
+    """The detector a run configuration asks for, with the profile's budgets applied.
+
+    ``cache_dir`` lets Deep SVDD runs share their pretrained DCAE (keyed by its configuration).
+    """
     profile = get_profile(config.profile)
     options = dict(config.options)
     if config.algorithm in BASELINE_ALGORITHMS:
@@ -118,8 +121,8 @@ def make_detector(config: RunConfig, verbose: int = 0):
         options.setdefault("latent_steps", profile.latent_steps)
         if config.lipschitz is not None:
             options.setdefault("orthogonalization", profile.gan_orthogonalization)
-    elif config.algorithm.startswith("deepsvdd"):
-        options.setdefault("objective", "one-class" if config.algorithm == "deepsvdd-oc" else "soft-boundary")
+    elif config.algorithm.startswith("deepsvdd") and cache_dir is not None:
+        options.setdefault("pretrain_cache_dir", str(Path(cache_dir) / "pretrained-dcae"))
     return DETECTORS[config.algorithm](**common, **options)
 
 
@@ -159,10 +162,10 @@ def measure_lipschitz(detector, x_test, config: RunConfig) -> dict:
                 lip_seconds=time.perf_counter() - start)
 
 
-def run_one(config: RunConfig, verbose: int = 0) -> dict:
+def run_one(config: RunConfig, verbose: int = 0, cache_dir=None) -> dict:
     """Train, score and measure one configuration; return its record (see the module docstring)."""
     split = load_split(config)
-    detector = make_detector(config, verbose=verbose)
+    detector = make_detector(config, verbose=verbose, cache_dir=cache_dir)
     start = time.perf_counter()
     detector.fit(split.x_train)
     train_seconds = time.perf_counter() - start
@@ -314,7 +317,7 @@ def _run_in_subprocess(config: RunConfig, out_dir: Path, threads: int) -> subpro
     environment = dict(os.environ, TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS="1",
                        OMP_NUM_THREADS=str(threads))
     command = [sys.executable, "-m", "adlip", "run-config", json.dumps(config.to_dict()),
-               "--record", str(record_path(out_dir, config))]
+               "--record", str(record_path(out_dir, config)), "--cache-dir", str(Path(out_dir) / ".cache")]
     log = open(Path(out_dir) / "logs" / f"{config.run_id}.log", "w")
     return subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
 
@@ -347,7 +350,7 @@ def sweep(configs, out_dir, workers: int = 1, progress: bool = True) -> SweepSum
     if workers == 0:
         for config in todo:
             try:
-                write_record(run_one(config), record_path(out_dir, config))
+                write_record(run_one(config, cache_dir=out_dir / ".cache"), record_path(out_dir, config))
                 finish(config, True)
             except Exception:  # one failing run must not stop the sweep
                 write_record(failed_record(config, traceback.format_exc()), record_path(out_dir, config))
@@ -375,7 +378,7 @@ def sweep(configs, out_dir, workers: int = 1, progress: bool = True) -> SweepSum
     return summary
 
 
-def run_config_main(config_json: str, record: str) -> int:
+def run_config_main(config_json: str, record: str, cache_dir=None) -> int:
     """Entry point of a sweep's worker process: run one configuration, write its record."""
     config = RunConfig.from_dict(json.loads(config_json))
     threads = int(os.environ.get("TF_NUM_INTRAOP_THREADS", "0"))
@@ -385,7 +388,7 @@ def run_config_main(config_json: str, record: str) -> int:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(1)
     try:
-        write_record(run_one(config), Path(record))
+        write_record(run_one(config, cache_dir=cache_dir), Path(record))
     except Exception:
         write_record(failed_record(config, traceback.format_exc()), Path(record))
         traceback.print_exc()
