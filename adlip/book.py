@@ -123,8 +123,10 @@ def check_kernel(kernel_name="python3"):
 def _failure_message(path, out_path, err):
     source = (err.source or "").strip().splitlines()
     excerpt = "\n    ".join(source[:6]) + ("\n    ..." if len(source) > 6 else "")
+    reason = (err.evalue or "").strip().splitlines()
+    reason = reason[-1] if reason else ""
     return (f"notebook {path.name} failed in code cell {err.cell_index} (execution count "
-            f"{err.exec_count}) with {err.ename}: {err.evalue}\n  cell source:\n    {excerpt}\n"
+            f"{err.exec_count}) with {err.ename}: {reason}\n  cell source:\n    {excerpt}\n"
             f"  the executed copy with the full traceback is {out_path}")
 
 

@@ -17,6 +17,15 @@ KIND_STYLE = {
 }
 
 
+def _group_color(name, index):
+    """Blue for normal data, red for anomalies, other colours for any further group."""
+    if "anomal" in name:
+        return ANOMALY_COLOR
+    if "normal" in name:
+        return NORMAL_COLOR
+    return ["tab:green", "tab:purple", "tab:brown", "tab:olive"][index % 4]
+
+
 def _subplots(nrows=1, ncols=1, width=6.0, height=3.6, **kwargs):
     import matplotlib.pyplot as plt
 
@@ -153,8 +162,8 @@ def collapse_curves(histories):
     fig, axes = _subplots(1, len(histories), width=4.2 * len(histories), height=3.6,
                           sharey=True, squeeze=False)
     for ax, (name, history) in zip(axes[0], histories.items()):
-        for label, values in history.items():
-            color = ANOMALY_COLOR if "anomal" in label else NORMAL_COLOR
+        for index, (label, values) in enumerate(history.items()):
+            color = _group_color(label, index)
             ax.semilogy(np.arange(1, len(values) + 1), values, color=color, label=label)
         ax.set(title=name, xlabel="epoch")
         ax.grid(alpha=0.3, which="both")
@@ -187,8 +196,8 @@ def gan_samples_1d(real, fakes, grid=None, discriminators=None):
 def latent_search_curves(losses, ylabel="AnoGAN loss"):
     """Loss during a batched latent search: median and quartiles per group ({name: (steps, batch)})."""
     fig, ax = _subplots(width=6, height=3.6)
-    colors = [NORMAL_COLOR, ANOMALY_COLOR, "tab:green", "tab:purple"]
-    for color, (name, values) in zip(colors, losses.items()):
+    for index, (name, values) in enumerate(losses.items()):
+        color = _group_color(name, index)
         values = np.asarray(values)
         steps = np.arange(len(values))
         low, mid, high = np.percentile(values, [25, 50, 75], axis=1)
