@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="runs in parallel, each in its own process (0: in this process)")
     sweep.add_argument("--dataset", action="append", choices=sorted(INPUT_SHAPES),
                        help="only this data set (repeatable)")
+    sweep.add_argument("--algorithm", action="append", choices=experiments.ALGORITHMS,
+                       help="only this algorithm (repeatable)")
     sweep.add_argument("--dry-run", action="store_true", help="list the runs still to do and stop")
 
     worker = commands.add_parser("run-config", help=argparse.SUPPRESS)
@@ -77,6 +79,8 @@ def _sweep(args) -> int:
         print("error: --workers must be 0 or more", file=sys.stderr)
         return 2
     configs = experiments.grid(args.experiment, args.profile, args.dataset)
+    if args.algorithm:
+        configs = [c for c in configs if c.algorithm in args.algorithm]
     if args.dry_run:
         todo = [c for c in configs if not experiments.is_finished(args.out, c)]
         for config in todo:
