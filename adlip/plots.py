@@ -272,3 +272,176 @@ def gradient_norms(depths, norms):
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+# --- experiment figures: drawn from result records (lists of dicts) -------------------------
+
+ALGORITHM_COLORS = {"dcae": "tab:blue", "deepsvdd-sb": "tab:orange", "deepsvdd-oc": "tab:green",
+                    "anogan": "tab:red"}
+ALGORITHM_NAMES = {"dcae": "DCAE", "deepsvdd-sb": "DeepSVDD SB", "deepsvdd-oc": "DeepSVDD OC",
+                   "anogan": "AnoGAN"}
+DATASET_NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10", "fashion_mnist": "Fashion-MNIST"}
+
+
+def _present(records, field):
+    order = {"mnist": 0, "cifar10": 1, "fashion_mnist": 2, **{a: i for i, a in enumerate(ALGORITHM_COLORS)}}
+    return sorted({r[field] for r in records}, key=lambda v: (order.get(v, 99), str(v)))
+
+
+def _per_k(records, dataset, algorithm, field, reduce):
+    values = {}
+    for record in records:
+        if record["dataset"] == dataset and record["algorithm"] == algorithm and record.get("lipschitz") \
+                and record.get(field) is not None:
+            values.setdefault(float(record["lipschitz"]), []).append(float(record[field]))
+    ks = sorted(values)
+    return ks, [reduce(values[k]) for k in ks]
+
+
+def metric_against_k(records, field, thesis_getter=None, ylabel=None, scale=1.0, experiment="exp1"):
+    """One panel per data set: a metric (mean over seeds) against K per algorithm, ours solid and
+    the thesis's dashed (``thesis_getter(experiment, dataset, algorithm, True, k)`` -> (mean, ...))."""
+    datasets = _present(records, "dataset")
+    fig, axes = _subplots(1, len(datasets), width=5.2 * len(datasets), height=3.6, squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        for algorithm in _present([r for r in records if r["dataset"] == dataset], "algorithm"):
+            color = ALGORITHM_COLORS.get(algorithm)
+            ks, values = _per_k(records, dataset, algorithm, field, lambda v: scale * float(np.mean(v)))
+            ax.plot(ks, values, "o-", color=color, label=f"{ALGORITHM_NAMES.get(algorithm, algorithm)} (adlip)")
+            if thesis_getter is not None:
+                published = [(k, thesis_getter(experiment, dataset, algorithm, True, k)) for k in ks]
+                published = [(k, v[0]) for k, v in published if v is not None and v[0] is not None]
+                if published:
+                    ax.plot(*zip(*published), "--", color=color, alpha=0.6)
+        ax.set_xscale("log")
+        ax.set_xlabel("Lipschitz constant K")
+        ax.set_ylabel(ylabel or field)
+        ax.set_title(f"{DATASET_NAMES.get(dataset, dataset)} (dashed: thesis)")
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def bounds_against_k(records):
+    """One panel per data set: random-pair and gradient-ascent lower bounds (max over seeds) against K,
+    with the guaranteed upper bound L = K as a grey diagonal."""
+    datasets = _present(records, "dataset")
+    fig, axes = _subplots(1, len(datasets), width=5.2 * len(datasets), height=3.8, squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        all_ks = set()
+        for algorithm in _present([r for r in records if r["dataset"] == dataset], "algorithm"):
+            color = ALGORITHM_COLORS.get(algorithm)
+            ks, pairs = _per_k(records, dataset, algorithm, "lip_lower_bound", max)
+            ax.plot(ks, pairs, "o-", color=color, label=f"{ALGORITHM_NAMES.get(algorithm, algorithm)}: random pairs")
+            ks_ascent, ascent = _per_k(records, dataset, algorithm, "lip_gradient_ascent", max)
+            ax.plot(ks_ascent, ascent, "^:", color=color, label="gradient ascent")
+            all_ks.update(ks)
+        if all_ks:
+            span = np.array(sorted(all_ks))
+            ax.plot(span, span, color="0.6", linewidth=3, alpha=0.5, label="upper bound K")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("Lipschitz constant K")
+        ax.set_ylabel("empirical lower bound")
+        ax.set_title(DATASET_NAMES.get(dataset, dataset))
+    axes[0][0].legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def _first_seed_histories(records, algorithm):
+    runs = {}
+    for record in sorted(records, key=lambda r: r.get("seed", 0)):
+        if record["algorithm"] == algorithm and record.get("lipschitz") and record.get("history"):
+            runs.setdefault((record["dataset"], float(record["lipschitz"])), record["history"])
+    return runs
+
+
+def loss_curves_by_k(records, algorithm, key="loss", title=None):
+    """Training curves of one algorithm's Lipschitz runs, one line per K, one panel per data set."""
+    runs = _first_seed_histories(records, algorithm)
+    datasets = _present([{"dataset": d} for d, _ in runs], "dataset") or ["mnist"]
+    fig, axes = _subplots(1, len(datasets), width=5.2 * len(datasets), height=3.4, squeeze=False)
+    colors = plt_colormap(len({k for _, k in runs}))
+    ks = sorted({k for _, k in runs})
+    for ax, dataset in zip(axes[0], datasets):
+        for k in ks:
+            history = runs.get((dataset, k))
+            if history and history.get(key):
+                ax.plot(np.arange(1, len(history[key]) + 1), history[key], color=colors[ks.index(k)], label=f"K = {k:g}")
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key)
+        ax.set_title(f"{DATASET_NAMES.get(dataset, dataset)}" + (f": {title}" if title else ""))
+        ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def plt_colormap(n):
+    import matplotlib.pyplot as plt
+
+    return [plt.cm.viridis(i / max(1, n - 1)) for i in range(n)]
+
+
+def gan_losses_by_k(records):
+    """Generator and discriminator losses per epoch of the Lipschitz AnoGAN runs, one line per K."""
+    runs = _first_seed_histories(records, "anogan")
+    keys = sorted({k for history in runs.values() for k in history
+                   if "gen" in k.lower() or "disc" in k.lower()})[:2]
+    fig, axes = _subplots(1, max(1, len(keys)), width=5.2 * max(1, len(keys)), height=3.4, squeeze=False)
+    ks = sorted({k for _, k in runs})
+    colors = plt_colormap(len(ks))
+    for ax, key in zip(axes[0], keys):
+        for (dataset, k), history in sorted(runs.items()):
+            style = "-" if dataset == "mnist" else "--"
+            ax.plot(np.arange(1, len(history[key]) + 1), history[key], style, color=colors[ks.index(k)],
+                    label=f"{DATASET_NAMES.get(dataset, dataset)} K = {k:g}")
+        ax.set_xlabel("epoch")
+        ax.set_title(key.replace("_", " "))
+    if keys:
+        axes[0][0].legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def paired_auc(records):
+    """Per normal class, the standard detector's ROC-AUC (x) against the Lipschitz one's (y), one
+    panel per data set; points above the diagonal favour the Lipschitz detector."""
+    datasets = _present(records, "dataset")
+    fig, axes = _subplots(1, len(datasets), width=4.6 * len(datasets), height=4.2, squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        for algorithm in _present([r for r in records if r["dataset"] == dataset], "algorithm"):
+            pairs = {}
+            for record in records:
+                if record["dataset"] == dataset and record["algorithm"] == algorithm:
+                    kind = "lip" if record.get("lipschitz") else "std"
+                    pairs.setdefault(record["normal_class"], {}).setdefault(kind, []).append(100 * record["auc"])
+            both = [(np.mean(v["std"]), np.mean(v["lip"])) for v in pairs.values() if "std" in v and "lip" in v]
+            if both:
+                xs, ys = zip(*both)
+                ax.scatter(xs, ys, color=ALGORITHM_COLORS.get(algorithm), label=ALGORITHM_NAMES.get(algorithm, algorithm))
+        low = min([ax.get_xlim()[0], ax.get_ylim()[0]])
+        ax.plot([low, 100], [low, 100], color="0.6")
+        ax.set_xlabel("standard ROC-AUC (%)")
+        ax.set_ylabel("Lipschitz ROC-AUC (%)")
+        ax.set_title(DATASET_NAMES.get(dataset, dataset))
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def overlay_reconstructions(images, reconstructions, title=None, ncols=3):
+    """Each input in white with its reconstruction overlaid at half opacity in colour (thesis fig. 5.7)."""
+    images, reconstructions = np.asarray(images), np.asarray(reconstructions)
+    nrows = int(np.ceil(len(images) / ncols))
+    fig, axes = _subplots(nrows, ncols, width=1.6 * ncols, height=1.6 * nrows + 0.4, squeeze=False)
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    for ax, image, reconstruction in zip(axes.ravel(), images, reconstructions):
+        ax.imshow(_displayable(image, (0, 1)), cmap="gray", vmin=0, vmax=1)
+        ax.imshow(_displayable(reconstruction, (0, 1)), cmap="magma", vmin=0, vmax=1, alpha=0.5)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
