@@ -323,9 +323,11 @@ class _LayerFactory:
         from deel.lip.initializers import SpectralInitializer
         from deel.lip.layers import SpectralConv2D, SpectralDense
 
-        # A seeded Glorot draw, then normalised: as good a start as deel-lip's default orthogonal
-        # draw once normalised, but the orthogonal draw's QR takes ~40 s on the generators' layers.
-        start = SpectralInitializer(eps_bjorck=self.eps_bjorck, base_initializer=self._glorot())
+        # Björck: a seeded Glorot draw orthonormalised, as good a start as deel-lip's default orthogonal
+        # draw (whose QR takes ~40 s on the generators' layers). Spectral: the Glorot draw itself, since
+        # every call divides the kernel by its largest singular value anyway.
+        start = self._glorot() if self.eps_bjorck is None else SpectralInitializer(
+            eps_bjorck=self.eps_bjorck, base_initializer=self._glorot())
         options = dict(use_bias=self.gan, k_coef_lip=self.k, eps_bjorck=self.eps_bjorck, kernel_initializer=start)
         if layer.kind == "SpectralDense":
             return SpectralDense(layer.size, **options)
@@ -424,16 +426,26 @@ def build(arch: Architecture, lipschitz=None, seed: int = 0, orthogonalization: 
     return model
 
 
-def refresh_lipschitz_kernels(model, batch=None):
-    """Recompute every deel-lip layer's normalised kernel with one training-mode call.
+def refresh_lipschitz_kernels(model, tolerance: float = 1e-4, max_calls: int = 30) -> None:
+    """Recompute every deel-lip layer's normalised kernel with training-mode calls.
 
-    Only deel-lip layers are called in training mode, so batch norm statistics do not move.
+    deel-lip runs at most 10 power iterations per call, warm-started from the previous call's
+    vector; from a fresh random start that can underestimate the largest singular value (and so
+    overshoot the layer's constant) on large kernels. Each layer is therefore called until its
+    estimate changes by less than ``tolerance`` (relative). Only deel-lip layers are called, so
+    batch norm statistics do not move.
     """
     import numpy as np
 
     for layer in lipschitz_layers(model):
-        shape = (1,) + tuple(layer.input_shape[1:])
-        layer(np.zeros(shape, dtype="float32"), training=True)
+        zeros = np.zeros((1,) + tuple(layer.input_shape[1:]), dtype="float32")
+        previous = None
+        for _ in range(max_calls):
+            layer(zeros, training=True)
+            sigma = float(np.asarray(layer.sig).reshape(-1)[0])
+            if previous is not None and abs(sigma - previous) <= tolerance * abs(previous):
+                break
+            previous = sigma
 
 
 def iter_layers(model):
