@@ -1,0 +1,106 @@
+"""The book: every chapter in ``_toc.yml`` runs under the smoke profile, and the HTML builds.
+
+Executing the chapters takes minutes, so those tests carry the ``notebooks`` marker
+(``pytest -m "not notebooks"`` skips them). Chapters that read MNIST are skipped, with the reason,
+when the data cannot be loaded (set ``ADLIP_DATA_DIR`` to a folder with ``mnist.npz``).
+"""
+import json
+
+import jupytext
+import pytest
+
+from adlip import book
+from adlip.profiles import PROFILES
+
+CHAPTERS = book.toc_notebooks()
+DATA_FUNCTIONS = ("load_dataset", "one_vs_rest")
+
+
+def needs_data(path):
+    source = path.read_text(encoding="utf-8")
+    return any(name in source for name in DATA_FUNCTIONS)
+
+
+@pytest.fixture(scope="module")
+def executed_dir(tmp_path_factory):
+    """One folder for the whole module, so the build test can reuse the executed chapters."""
+    return tmp_path_factory.mktemp("executed")
+
+
+@pytest.fixture(scope="module")
+def data_problem():
+    """None if MNIST loads, else the loader's explanation of what is missing."""
+    from adlip.data import load_dataset
+
+    try:
+        load_dataset("mnist")
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+def error_outputs(notebook_path):
+    notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
+    return [output for cell in notebook["cells"] for output in cell.get("outputs", [])
+            if output.get("output_type") == "error"]
+
+
+def test_toc_lists_chapters():
+    assert CHAPTERS, "_toc.yml lists no notebooks/NN_topic chapters"
+    assert [p.stem for p in CHAPTERS] == sorted(p.stem for p in CHAPTERS)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_has_parameters_cell(path):
+    cells = [cell for cell in jupytext.read(path).cells
+             if "parameters" in cell.metadata.get("tags", [])]
+    assert len(cells) == 1, f"{path.name} needs exactly one cell tagged 'parameters', has {len(cells)}"
+    values = {}
+    exec(cells[0].source, values)  # the parameters cell is plain assignments
+    assert values.get("profile") in PROFILES, f"{path.name}: parameters cell must set profile"
+    assert isinstance(values.get("seed"), int), f"{path.name}: parameters cell must set seed"
+
+
+def test_select_notebooks_by_stem_and_prefix():
+    first = CHAPTERS[0]
+    assert book.select_notebooks([first.stem]) == [first]
+    assert book.select_notebooks([first.stem[:2]]) == [first]
+    assert book.select_notebooks(None) == CHAPTERS
+
+
+def test_select_notebooks_rejects_unknown_names():
+    with pytest.raises(ValueError, match="not a chapter"):
+        book.select_notebooks(["99_no_such_chapter"])
+
+
+def test_execute_rejects_unknown_profile(tmp_path):
+    with pytest.raises(ValueError, match="unknown profile"):
+        book.execute_notebooks("huge", names=[CHAPTERS[0].stem], out_dir=tmp_path)
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_executes_under_smoke_profile(path, executed_dir, data_problem):
+    if data_problem and needs_data(path):
+        pytest.skip(f"{path.stem} reads MNIST, which could not be loaded: {data_problem}")
+    timings = book.execute_notebooks("smoke", names=[path.stem], out_dir=executed_dir)
+    executed = executed_dir / "notebooks" / f"{path.stem}.ipynb"
+    assert executed.exists()
+    assert not error_outputs(executed)
+    recorded = json.loads((executed_dir / "timings.json").read_text())
+    assert recorded["smoke"][path.stem] == timings[path.stem] > 0
+
+
+@pytest.mark.notebooks
+def test_book_builds_without_warnings(executed_dir, data_problem, tmp_path):
+    missing = [p.stem for p in CHAPTERS if not (executed_dir / "notebooks" / f"{p.stem}.ipynb").exists()]
+    if missing and data_problem and any(needs_data(p) for p in CHAPTERS if p.stem in missing):
+        pytest.skip(f"the book needs every chapter executed, and MNIST could not be loaded: {data_problem}")
+    if missing:  # e.g. when this test is selected on its own
+        book.execute_notebooks("smoke", names=missing, out_dir=executed_dir)
+    html = book.build_book(executed_dir, out_dir=tmp_path / "site")  # raises on any warning
+    assert (html / "index.html").exists()
+    for path in CHAPTERS:
+        page = html / "notebooks" / f"{path.stem}.html"
+        assert page.exists(), f"no page for {path.stem}"
+        assert "Traceback" not in page.read_text(encoding="utf-8")
