@@ -1,0 +1,373 @@
+"""AnoGAN: anomaly detection by searching a GAN's latent space (thesis sections 2.5 and 4.4).
+
+A DCGAN is trained on normal images only, so its generator ``G`` maps latent vectors to images
+that look normal. To score an image ``x``, AnoGAN (Schlegl et al., 2017) searches for the latent
+vector whose generated image is closest to ``x``, by gradient descent on
+
+    L(z) = (1 - lambda) * sum |x - G(z)| + lambda * sum |f(x) - f(G(z))|       (thesis eq. 2.12)
+
+with ``f`` an intermediate layer of the discriminator (here the last convolutional block's output,
+just before ``Flatten``) and ``lambda = 0.1``. The loss after the last step is the anomaly score:
+normal images can be generated, anomalies cannot.
+
+Choices, and where they differ from the thesis:
+
+* Latent prior: 256-dimensional standard normal, for training and for the search's start.
+* The search runs on a whole batch of images at once: ``z`` has shape (batch, 256), every image's
+  loss depends on its own row of ``z`` only, and Adam updates each coordinate on its own, so a
+  batch gives exactly the scores of searching each image alone (a test checks it). The thesis
+  searched one image at a time and needed about two weeks for the MNIST test set. All steps of a
+  batch run inside one compiled TensorFlow graph. Adam's learning rate is 0.01: with Adam each
+  step moves every latent coordinate by about the learning rate, so 500 steps can travel about 5,
+  a few standard deviations of the prior; the book's AnoGAN chapter compares other rates.
+* Batch norm statistics. Keras's batch norm keeps running averages that the generator uses at
+  inference; after few training steps they are far from the statistics the generator was trained
+  with, and inference-mode images are grey noise. After every epoch the generator's statistics are
+  therefore recomputed exactly from one large batch of prior samples, and after training the
+  discriminator's from the training images. Training itself is unchanged (it uses batch
+  statistics); after a full schedule the recomputed values differ little from the running ones.
+* Training scores: ``decision_scores_`` (hence ``threshold_``) come from a seeded subset of
+  ``train_score_size`` training images, since each score costs a latent search.
+* Mode collapse (thesis 5.1.2) is tracked per epoch as the mean pairwise distance of the images
+  generated from a fixed batch of latent vectors, relative to that of training images
+  (``history_["diversity_ratio"]``); ``collapsed_`` is set when the final ratio is below
+  ``COLLAPSE_RATIO``.
+* The Lipschitz variant builds both networks K-Lipschitz with deel-lip and without batch norm, as
+  the thesis's tables do. ``orthogonalization="spectral"`` trains them with spectral normalisation
+  only, which is still K-Lipschitz and far cheaper for the generator's huge dense layers than
+  deel-lip's default Björck orthonormalisation ("bjorck").
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from adlip import architectures
+from adlip.detectors.base import BaseDetector, Schedule, _progress, train_epochs
+
+LEARNING_RATE = 2e-4   # Radford et al.'s DCGAN settings, as the thesis uses them
+ADAM_BETA_1 = 0.5
+EPOCHS = {"mnist": 20, "fashion_mnist": 20, "cifar10": 50}
+DIVERSITY_SAMPLES = 64       # fixed latent vectors whose images measure mode collapse
+CALIBRATION_SAMPLES = 512    # batch that recomputes batch norm statistics (training used 128)
+COLLAPSE_RATIO = 0.25        # sample diversity below this fraction of the data's counts as collapse
+ADAM_SEARCH = (0.9, 0.999, 1e-7)   # beta_1, beta_2, epsilon of the latent search (Keras's defaults)
+
+
+def mean_pairwise_distance(images) -> float:
+    """Mean Euclidean distance over all pairs of images (a diversity measure; 0 = all identical)."""
+    flat = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
+    squared = (flat ** 2).sum(1)
+    distances = np.sqrt(np.clip(squared[:, None] + squared[None, :] - 2 * flat @ flat.T, 0, None))
+    upper = np.triu_indices(len(flat), k=1)
+    return float(distances[upper].mean())
+
+
+def calibrate_batch_norm(model, inputs) -> None:
+    """Set every batch norm layer's running statistics to those of ``inputs`` (one training-mode call).
+
+    The momentum is set to zero for the call, so the running averages become the batch statistics
+    each layer sees when the whole network runs in training mode. Models without batch norm are
+    left untouched.
+    """
+    layers = [layer for layer in architectures.iter_layers(model)
+              if layer.__class__.__name__.startswith("BatchNormalization")]
+    if not layers:
+        return
+    momenta = [layer.momentum for layer in layers]
+    try:
+        for layer in layers:
+            layer.momentum = 0.0
+        model(inputs, training=True)
+    finally:
+        for layer, momentum in zip(layers, momenta):
+            layer.momentum = momentum
+
+
+def feature_layers(discriminator) -> list:
+    """The discriminator's layers before its ``Flatten``: ``f`` of the thesis's eq. 2.11."""
+    layers = list(architectures.iter_layers(discriminator))
+    for index, layer in enumerate(layers):
+        if layer.__class__.__name__ == "Flatten":
+            return layers[:index]
+    raise ValueError(f"discriminator {discriminator.name!r} has no Flatten layer to take features before")
+
+
+def make_latent_search(generator, features, feature_weight: float):
+    """A compiled batched latent search: ``search(x, z0, steps, learning_rate) -> (z, G(z), r, d)``.
+
+    ``r`` and ``d`` are the per-image residual and feature losses (eqs. 2.10, 2.11) at the final
+    ``z``. Adam runs in the graph on plain tensors (no optimizer state), so one traced function
+    serves every batch size, step count and learning rate.
+    """
+    import tensorflow as tf
+
+    image_shape = tuple(generator.output_shape[1:])
+    latent_dim = int(generator.input_shape[-1])
+    beta_1, beta_2, epsilon = ADAM_SEARCH
+
+    def apply_features(images):
+        for layer in features:
+            images = layer(images, training=False)
+        return images
+
+    def per_image(values):
+        return tf.reduce_sum(tf.abs(values), axis=tf.range(1, tf.rank(values)))
+
+    @tf.function(input_signature=[tf.TensorSpec((None,) + image_shape, tf.float32),
+                                  tf.TensorSpec((None, latent_dim), tf.float32),
+                                  tf.TensorSpec((), tf.int32), tf.TensorSpec((), tf.float32)])
+    def search(x, z, steps, learning_rate):
+        target = apply_features(x)
+
+        def losses(z):
+            generated = generator(z, training=False)
+            residual = per_image(x - generated)
+            feature = per_image(target - apply_features(generated))
+            return generated, residual, feature
+
+        first, second = tf.zeros_like(z), tf.zeros_like(z)
+        for step in tf.range(1, steps + 1):
+            with tf.GradientTape() as tape:
+                tape.watch(z)
+                _, residual, feature = losses(z)
+                # The sum over images: each row of z gets the gradient of its own image's loss.
+                total = tf.reduce_sum((1.0 - feature_weight) * residual + feature_weight * feature)
+            gradient = tape.gradient(total, z)
+            first = beta_1 * first + (1.0 - beta_1) * gradient
+            second = beta_2 * second + (1.0 - beta_2) * tf.square(gradient)
+            t = tf.cast(step, tf.float32)
+            z = z - learning_rate * (first / (1.0 - beta_1 ** t)) / (tf.sqrt(second / (1.0 - beta_2 ** t)) + epsilon)
+        generated, residual, feature = losses(z)
+        return z, generated, residual, feature
+
+    return search
+
+
+def _check_int(name, value, minimum, allow_none=False):
+    if allow_none and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}{' or None' if allow_none else ''}, got {value!r}")
+
+
+class AnoGAN(BaseDetector):
+    """AnoGAN on the thesis's DCGAN (standard, with batch norm) or its K-Lipschitz DCGAN.
+
+    Training: Adam (learning rate 2e-4, beta_1 0.5) on both networks, batch 128, 20 epochs for
+    MNIST and 50 for CIFAR-10 (``epochs_scale`` shrinks them); the discriminator takes one step on
+    a real and a generated batch, then the generator one step on the non-saturating loss
+    ``-log D(G(z))``. Images must be scaled to [-1, 1] (``one_vs_rest(..., scaling="tanh")``).
+
+    Scoring: ``latent_steps`` Adam steps (learning rate ``latent_learning_rate``) on the latent
+    vectors of ``search_batch_size`` images at a time; ``feature_weight`` is lambda of eq. 2.12.
+    Each image starts from a standard normal draw seeded by ``seed``, so scores are reproducible.
+    ``train_score_size`` training images (a seeded subset; None: all) give ``decision_scores_``.
+    ``orthogonalization`` ("bjorck" or "spectral") is passed to ``architectures.build``.
+
+    Fitted attributes: ``generator_`` (latent -> image), ``discriminator_`` (image -> probability
+    of being real), ``data_diversity_``, ``collapsed_``, and the base class's ``decision_scores_``,
+    ``threshold_``, ``labels_``, ``history_`` (per epoch: discriminator_loss, generator_loss, their
+    sum as loss, real_probability, fake_probability, sample_diversity, diversity_ratio),
+    ``train_seconds_``, ``schedule_``.
+    """
+
+    family = "anogan"
+    _network_attributes = ("generator_", "discriminator_")
+    _state_attributes = BaseDetector._state_attributes + ("data_diversity_", "collapsed_")
+
+    def __init__(self, dataset="mnist", lipschitz=None, seed=0, schedule=None, epochs_scale=1.0,
+                 batch_size=None, verbose=1, contamination=0.1, orthogonalization="bjorck", latent_steps=500,
+                 latent_learning_rate=0.01, feature_weight=0.1, search_batch_size=500, train_score_size=1000):
+        super().__init__(dataset=dataset, lipschitz=lipschitz, seed=seed, schedule=schedule,
+                         epochs_scale=epochs_scale, batch_size=batch_size, verbose=verbose,
+                         contamination=contamination)
+        self.orthogonalization = orthogonalization
+        self.latent_steps = latent_steps
+        self.latent_learning_rate = latent_learning_rate
+        self.feature_weight = feature_weight
+        self.search_batch_size = search_batch_size
+        self.train_score_size = train_score_size
+
+    def default_schedule(self) -> Schedule:
+        return Schedule(((EPOCHS[self.dataset], LEARNING_RATE),), batch_size=128, weight_decay=0.0)
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.orthogonalization not in architectures.ORTHOGONALIZATIONS:
+            raise ValueError(f"orthogonalization must be one of {architectures.ORTHOGONALIZATIONS}, "
+                             f"got {self.orthogonalization!r}")
+        _check_int("latent_steps", self.latent_steps, 1)
+        _check_int("search_batch_size", self.search_batch_size, 1)
+        _check_int("train_score_size", self.train_score_size, 1, allow_none=True)
+        rate, weight = self.latent_learning_rate, self.feature_weight
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not rate > 0:
+            raise ValueError(f"latent_learning_rate must be a positive number, got {rate!r}")
+        if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not 0 <= weight <= 1:
+            raise ValueError(f"feature_weight (lambda of eq. 2.12) must be in [0, 1], got {weight!r}")
+
+    # -- networks --
+    @property
+    def latent_dim(self) -> int:
+        return int(self.architecture("generator").input_shape[0])
+
+    def architecture(self, family: str) -> architectures.Architecture:
+        """The thesis's "generator" or "discriminator" for this detector's data set and variant."""
+        return architectures.get_architecture(family, self.dataset, self.lipschitz is not None)
+
+    def _build(self, family: str, seed: int):
+        return architectures.build(self.architecture(family), lipschitz=self.lipschitz, seed=seed,
+                                   orthogonalization=self.orthogonalization)
+
+    def prior(self, n: int, seed: int) -> np.ndarray:
+        """``n`` latent vectors from the standard normal prior, seeded."""
+        return np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
+
+    # -- training --
+    def _fit(self, x: np.ndarray) -> dict:
+        import tensorflow as tf
+
+        self.generator_ = self._build("generator", self.seed)
+        self.discriminator_ = self._build("discriminator", self.seed + 1)
+        self._search_function = None
+        generator, discriminator = self.generator_, self.discriminator_
+        rate = self.schedule_.phases[0][1]
+        optimizers = [tf.keras.optimizers.Adam(rate, beta_1=ADAM_BETA_1) for _ in range(2)]
+        step = _make_gan_step(generator, discriminator, *optimizers, self.latent_dim, self.seed)
+
+        rng = np.random.default_rng(self.seed)
+        diversity_latents = self.prior(DIVERSITY_SAMPLES, self.seed + 2)
+        calibration_latents = self.prior(CALIBRATION_SAMPLES, self.seed + 3)
+        reference = x[rng.choice(len(x), min(len(x), DIVERSITY_SAMPLES), replace=False)]
+        self.data_diversity_ = mean_pairwise_distance(reference) if len(reference) > 1 else 0.0
+
+        def on_epoch_end(epoch, logs):
+            calibrate_batch_norm(generator, calibration_latents)
+            diversity = mean_pairwise_distance(generator(diversity_latents, training=False).numpy())
+            logs.update(sample_diversity=diversity,
+                        diversity_ratio=diversity / self.data_diversity_ if self.data_diversity_ else float("nan"))
+
+        variant = "" if self.lipschitz is None else f" K={self.lipschitz:g} {self.orthogonalization}"
+        history = train_epochs(step, x, self.schedule_, optimizers, seed=self.seed, verbose=self.verbose,
+                               description=f"AnoGAN {self.dataset}{variant}", on_epoch_end=on_epoch_end)
+        calibrate_batch_norm(discriminator, x[rng.choice(len(x), min(len(x), CALIBRATION_SAMPLES), replace=False)])
+        self.collapsed_ = bool(history["diversity_ratio"][-1] < COLLAPSE_RATIO)
+        return history
+
+    def fit(self, X, y=None):
+        """Train the DCGAN on ``X`` (normal images in [-1, 1]; ``y`` is ignored); returns ``self``.
+
+        ``decision_scores_`` holds the scores of ``train_score_size`` training images (a subset
+        drawn with ``seed``), not of all of ``X``: each score costs a latent search.
+        """
+        self._scoring_training_images = True
+        try:
+            return super().fit(X, y)
+        finally:
+            self._scoring_training_images = False
+
+    # -- scoring --
+    def _score(self, x: np.ndarray) -> np.ndarray:
+        if getattr(self, "_scoring_training_images", False) and self.train_score_size is not None \
+                and len(x) > self.train_score_size:
+            rows = np.random.default_rng(self.seed).choice(len(x), self.train_score_size, replace=False)
+            x = x[np.sort(rows)]
+        return self._search(x)["score"]
+
+    def _latent_search(self):
+        if getattr(self, "_search_function", None) is None:
+            self._search_function = make_latent_search(self.generator_, feature_layers(self.discriminator_),
+                                                       float(self.feature_weight))
+        return self._search_function
+
+    def _search(self, x, initial_latents=None, steps=None, batch_size=None) -> dict:
+        steps = self.latent_steps if steps is None else steps
+        batch_size = self.search_batch_size if batch_size is None else batch_size
+        _check_int("steps", steps, 0)
+        _check_int("batch_size", batch_size, 1)
+        z0 = self.prior(len(x), self.seed) if initial_latents is None else np.asarray(initial_latents, np.float32)
+        if z0.shape != (len(x), self.latent_dim):
+            raise ValueError(f"initial_latents must have shape {(len(x), self.latent_dim)}, got {z0.shape}")
+        search = self._latent_search()
+        parts = {"z": [], "reconstruction": [], "residual_score": [], "feature_score": []}
+        bar = _progress(-(-len(x) // batch_size), "latent search", self.verbose)
+        if bar is not None:
+            bar.unit = "batch"
+        try:
+            for start in range(0, len(x), batch_size):
+                end = start + batch_size
+                outputs = search(x[start:end], z0[start:end], steps, float(self.latent_learning_rate))
+                for key, value in zip(parts, outputs):
+                    parts[key].append(value.numpy())
+                if bar is not None:
+                    bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+        result = {key: np.concatenate(values) for key, values in parts.items()}
+        weight = float(self.feature_weight)
+        result["residual_score"] = result["residual_score"].astype(np.float64)
+        result["feature_score"] = result["feature_score"].astype(np.float64)
+        result["score"] = (1 - weight) * result["residual_score"] + weight * result["feature_score"]
+        return result
+
+    def search(self, X, initial_latents=None, steps=None, batch_size=None) -> dict:
+        """Latent search for each image of ``X``, ``batch_size`` images at a time.
+
+        Returns a dict of arrays, one row per image: ``z`` (the latent vectors found),
+        ``reconstruction`` (``G(z)``), ``residual_score`` (eq. 2.10), ``feature_score`` (eq. 2.11)
+        and ``score`` (eq. 2.12, what ``decision_function`` returns). ``initial_latents`` (one row
+        per image) replaces the seeded prior draws; ``steps`` and ``batch_size`` override
+        ``latent_steps`` and ``search_batch_size``.
+        """
+        self._check_fitted()
+        return self._search(self._check_X(X), initial_latents, steps, batch_size)
+
+    def sample(self, n: int, seed: int = 0) -> np.ndarray:
+        """``n`` images generated from seeded prior draws (inference mode)."""
+        self._check_fitted()
+        _check_int("n", n, 1)
+        latents = self.prior(n, seed)
+        return np.concatenate([self.generator_(latents[i:i + 500], training=False).numpy()
+                               for i in range(0, n, 500)])
+
+    # -- Lipschitz metadata --
+    @property
+    def lipschitz_network(self):
+        """The generator (latent vector -> image), K-Lipschitz in the Lipschitz variant."""
+        return self.generator_
+
+    def lipschitz_inputs(self, X, seed: int = 0) -> np.ndarray:
+        """As many prior samples as ``X`` has images: the generator's inputs to measure it on."""
+        return self.prior(len(self._check_X(X)), seed)
+
+
+def _make_gan_step(generator, discriminator, generator_optimizer, discriminator_optimizer, latent_dim, seed):
+    """One DCGAN training step (a discriminator update, then a generator update) as a tf.function."""
+    import tensorflow as tf
+
+    latents = tf.random.Generator.from_seed(seed)
+    cross_entropy = tf.keras.losses.BinaryCrossentropy()
+
+    @tf.function(reduce_retracing=True)
+    def step(real):
+        n = tf.shape(real)[0]
+        with tf.GradientTape() as tape:
+            fake = generator(latents.normal((n, latent_dim)), training=True)
+            real_probability = discriminator(real, training=True)
+            fake_probability = discriminator(fake, training=True)
+            discriminator_loss = (cross_entropy(tf.ones_like(real_probability), real_probability)
+                                  + cross_entropy(tf.zeros_like(fake_probability), fake_probability))
+        weights = discriminator.trainable_weights
+        discriminator_optimizer.apply_gradients(zip(tape.gradient(discriminator_loss, weights), weights))
+        with tf.GradientTape() as tape:
+            judged = discriminator(generator(latents.normal((n, latent_dim)), training=True), training=True)
+            generator_loss = cross_entropy(tf.ones_like(judged), judged)
+        weights = generator.trainable_weights
+        generator_optimizer.apply_gradients(zip(tape.gradient(generator_loss, weights), weights))
+        return {"loss": discriminator_loss + generator_loss, "discriminator_loss": discriminator_loss,
+                "generator_loss": generator_loss, "real_probability": tf.reduce_mean(real_probability),
+                "fake_probability": tf.reduce_mean(fake_probability)}
+
+    return step
