@@ -217,7 +217,7 @@ class RobustRealNVP(BaseDetector):
     _state_attributes = BaseDetector._state_attributes + (
         "n_features_in_", "features_", "pca_mean_", "pca_components_", "feature_mean_", "feature_scale_")
 
-    def __init__(self, dataset="mnist", lipschitz=1.0, seed=0, schedule=None, epochs_scale=1.0,
+    def __init__(self, dataset="mnist", lipschitz=2.0, seed=0, schedule=None, epochs_scale=1.0,
                  n_couplings=6, hidden=64, depth=3, trim_fraction=0.1, features="auto", n_components=32,
                  batch_size=None, verbose=1, contamination=0.1):
         super().__init__(dataset=dataset, lipschitz=lipschitz, seed=seed, schedule=schedule,
