@@ -110,7 +110,8 @@ def test_save_and_load_give_identical_scores(which, request, moons, tmp_path):
 def test_log_density_integrates_to_one_over_the_plane(which, request):
     detector = request.getfixturevalue(which)
     # +- 9 standard deviations around the training mean, in the input coordinates
-    axes = [np.linspace(m - 9 * s, m + 9 * s, 401) for m, s in zip(detector.feature_mean_, detector.feature_scale_)]
+    centres, scales = detector.feature_mean_, detector.feature_scale_
+    axes = [np.linspace(m - 9 * s, m + 9 * s, 401) for m, s in zip(centres, scales)]
     grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 2)
     density = np.exp(detector.score_samples(grid)).reshape(401, 401)
     cell = np.prod([a[1] - a[0] for a in axes])

@@ -197,17 +197,18 @@ class RobustRealNVP(BaseDetector):
     masks; ``hidden`` units in each of ``depth - 1`` hidden layers of every ``s`` and ``t`` network
     (``depth`` dense layers in all, ReLU between them; one network per coupling computes both,
     and ``s`` passes through ``tanh``); ``lipschitz`` the Lipschitz constant K of every coupling's
-    network, hence of its ``s`` and ``t`` (None: plain dense layers); ``trim_fraction`` the fraction of each batch dropped (0: plain maximum likelihood);
-    ``features`` ("auto": "pca" for images, "pixels" for tabular data) and ``n_components``
-    (PCA dimensions, at most the number of inputs). ``dataset="tabular"`` accepts 2-D arrays.
+    network, hence of its ``s`` and ``t`` (None: plain dense layers); ``trim_fraction`` the
+    fraction of each batch dropped (0: plain maximum likelihood); ``features`` ("auto": "pca" for
+    images, "pixels" for tabular data) and ``n_components`` (PCA dimensions, at most the number
+    of inputs). ``dataset="tabular"`` accepts 2-D arrays.
 
     Training: Adam on the trimmed negative log-likelihood plus ``weight_decay / 2 * sum ||W||^2``
     (default schedule: 100 epochs at 1e-3, batch 256, weight decay 1e-6). After training, the
     deel-lip layers are exported to plain ``Dense`` layers holding their normalised kernels.
 
     Fitted attributes: ``coupling_<i>_`` (coupling i's network ``a -> (s_raw, t)``, saved as
-    ``coupling_<i>.keras``; ``coupling_networks_`` lists them), ``n_features_in_``, ``features_`` (the
-    resolved feature kind), ``pca_mean_``, ``pca_components_`` (None without PCA),
+    ``coupling_<i>.keras``; ``coupling_networks_`` lists them), ``n_features_in_``, ``features_``
+    (the resolved feature kind), ``pca_mean_``, ``pca_components_`` (None without PCA),
     ``feature_mean_``, ``feature_scale_``, and the base class's ``decision_scores_``,
     ``threshold_``, ``labels_``, ``history_`` (per epoch: ``loss``, the trimmed objective with the
     penalty; ``nll``, the untrimmed mean negative log-likelihood), ``train_seconds_``, ``schedule_``.
@@ -311,7 +312,8 @@ class RobustRealNVP(BaseDetector):
 
     def _standardised(self, x: np.ndarray) -> np.ndarray:
         if x.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {x.shape[1]} features but the detector was fitted on {self.n_features_in_}")
+            raise ValueError(f"X has {x.shape[1]} features but the detector was fitted on "
+                             f"{self.n_features_in_}")
         values = self._project(x.astype(np.float64))
         return ((values - self.feature_mean_) / self.feature_scale_).astype(np.float32)
 
