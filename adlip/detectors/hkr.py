@@ -124,8 +124,8 @@ def build_network(input_shape, architecture: str = "conv", width: int = 128, act
     layers with the activation, then ``SpectralDense(1)`` (the paper's 2-D toy network).
     Every layer is 1-Lipschitz in L2 (orthogonal kernels by Björck's algorithm, sorting
     activations, norm pooling), hence so is the network. Built without an input layer, then
-    ``build`` (see REFERENCE.md), and called once in training mode so that the normalised
-    kernels deel-lip uses for inference are valid right away.
+    ``build`` (see REFERENCE.md); :func:`refresh_kernels` then makes the normalised kernels that
+    deel-lip uses for inference valid right away.
     """
     import tensorflow as tf
     from deel.lip.initializers import SpectralInitializer
