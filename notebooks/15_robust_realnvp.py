@@ -168,7 +168,7 @@ markdown_table(["log-density", *np.round(log_density.numpy(), 2)],
 # coupling, hence of the flow on bounded data, and a density that cannot change fast cannot put a
 # narrow peak on a small cluster.
 #
-# Our implementation ({mod}`adlip.detectors.realnvp`) gives each coupling one network
+# Our implementation (module `adlip.detectors.realnvp`) gives each coupling one network
 # $a \mapsto (s_{\mathrm{raw}}, t)$ of `depth` deel-lip `SpectralDense` layers with ReLU between
 # them and $s = \tanh(s_{\mathrm{raw}})$. A global constant $K$ is split as $K^{1/\mathrm{depth}}$
 # per layer, so each coupling network, and therefore each $s$ and $t$, is $K$-Lipschitz (the paper
