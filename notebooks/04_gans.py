@@ -310,7 +310,8 @@ codes, history = latent_search(targets, steps)
 groups = {"in range (made by G)": slice(0, len(in_range)),
           "normal test images": len(in_range) + np.flatnonzero(split.y_test == 0),
           "anomalous test images": len(in_range) + np.flatnonzero(split.y_test == 1)}
-code_error = np.linalg.norm(codes[:len(in_range)] - true_codes, axis=1) / np.linalg.norm(true_codes, axis=1)
+code_error = (np.linalg.norm(codes[:len(in_range)] - true_codes, axis=1)
+              / np.linalg.norm(true_codes, axis=1))
 print(f"{len(targets)} images searched in one batch, {steps} steps; relative error of the "
       f"recovered codes for in-range targets: median {np.median(code_error):.3f}")
 
@@ -320,15 +321,18 @@ plots.latent_search_curves({name: history[:, index] for name, index in groups.it
 # %%
 scores = history[-1, len(in_range):]
 closest = generate(codes[len(in_range):]).numpy()
-normal_idx, anomalous_idx = np.flatnonzero(split.y_test == 0)[:8], np.flatnonzero(split.y_test == 1)[:8]
+normal_idx = np.flatnonzero(split.y_test == 0)[:8]
+anomalous_idx = np.flatnonzero(split.y_test == 1)[:8]
 markdown_table(["group", "median final loss"],
                [[name, f"{np.median(history[-1, index]):.2f}"] for name, index in groups.items()]
-               + [["ROC-AUC of the final loss as anomaly score", f"{roc_auc(split.y_test, scores):.3f}"]])
+               + [["ROC-AUC of the final loss as anomaly score",
+                   f"{roc_auc(split.y_test, scores):.3f}"]])
 
 # %% mystnb={"figure": {"name": "fig-latent-search-images", "caption": "Test images and the closest images the linear generator can make, as found by the search. Anomalies are matched by normal-looking shapes."}}
-plots.image_rows({"normal: input": x_test[normal_idx], "normal: G(z)": closest[normal_idx],
-                  "anomalous: input": x_test[anomalous_idx], "anomalous: G(z)": closest[anomalous_idx]},
-                 value_range=(-1, 1));
+plots.image_rows({"normal: input": x_test[normal_idx],
+                  "normal: G(z)": closest[normal_idx],
+                  "anomalous: input": x_test[anomalous_idx],
+                  "anomalous: G(z)": closest[anomalous_idx]}, value_range=(-1, 1));
 
 # %% [markdown]
 # The search works as AnoGAN intends: it recovers codes for images the generator can make, and

@@ -111,9 +111,10 @@ print(f"trained on {len(x_train)} images; clean test accuracy {clean_accuracy:.3
 
 # %%
 loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="none")
+BATCH_OF_IMAGES = tf.TensorSpec([None, 784], tf.float32)  # one trace for every batch size
 
 
-@tf.function
+@tf.function(input_signature=[BATCH_OF_IMAGES, tf.TensorSpec([None], tf.int64)])
 def loss_gradient(x, labels):
     with tf.GradientTape() as tape:
         tape.watch(x)
@@ -133,32 +134,34 @@ def attack(x, labels, epsilon, norm="inf", steps=1, step_size=None):
     """FGSM (steps=1, norm="inf") or PGD; epsilon may be a scalar or one value per row."""
     epsilon = np.broadcast_to(np.asarray(epsilon, np.float32).reshape(-1, 1), (len(x), 1))
     step_size = epsilon if step_size is None else step_size
-    adversarial = x.copy()
+    adversarial, labels = x.copy(), tf.constant(labels, tf.int64)
     for _ in range(steps):
-        gradient = loss_gradient(tf.constant(adversarial), labels).numpy()
+        gradient = loss_gradient(tf.constant(adversarial, tf.float32), labels).numpy()
         if norm == "inf":
             direction = np.sign(gradient)
         else:
-            direction = gradient / np.maximum(np.linalg.norm(gradient, axis=1, keepdims=True), 1e-12)
-        adversarial = np.clip(x + project(adversarial + step_size * direction - x, epsilon, norm), 0, 1)
+            length = np.linalg.norm(gradient, axis=1, keepdims=True)
+            direction = gradient / np.maximum(length, 1e-12)
+        step = project(adversarial + step_size * direction - x, epsilon, norm)
+        adversarial = np.clip(x + step, 0, 1).astype(np.float32)
     return adversarial
 
 
-@tf.function
+@tf.function(input_signature=[BATCH_OF_IMAGES])
 def predicted_class(x):
     return tf.argmax(classifier(x), axis=1)
 
 
 def accuracy(x, labels):
-    return float(np.mean(predicted_class(tf.constant(x)).numpy() == labels))
+    return float(np.mean(predicted_class(tf.constant(x, tf.float32)).numpy() == labels))
 
 
 # %%
 x_attack, y_attack = x_test[:demo["n_attack"]], y_test[:demo["n_attack"]]
 epsilons = np.linspace(0, 0.2, 9)
 curves = {"FGSM": [accuracy(attack(x_attack, y_attack, e), y_attack) for e in epsilons],
-          "PGD, 10 steps": [accuracy(attack(x_attack, y_attack, e, steps=10, step_size=e / 4), y_attack)
-                            for e in epsilons]}
+          "PGD, 10 steps": [accuracy(attack(x_attack, y_attack, e, steps=10, step_size=e / 4),
+                                     y_attack) for e in epsilons]}
 
 # %% mystnb={"figure": {"name": "fig-attack-accuracy", "caption": "Test accuracy of the small classifier under $\\ell_\\infty$ attacks of growing budget $\\epsilon$ (pixel values lie in $[0, 1]$). PGD, with several projected steps, is the stronger attack."}}
 plots.attack_accuracy(epsilons, curves, xlabel=r"$\ell_\infty$ budget $\epsilon$");
@@ -166,8 +169,9 @@ plots.attack_accuracy(epsilons, curves, xlabel=r"$\ell_\infty$ budget $\epsilon$
 # %%
 epsilon_shown = 0.1
 shown = np.arange(8)
-adversarial = attack(x_attack[shown], y_attack[shown], epsilon_shown, steps=10, step_size=epsilon_shown / 4)
-predicted = predicted_class(tf.constant(adversarial)).numpy()
+adversarial = attack(x_attack[shown], y_attack[shown], epsilon_shown, steps=10,
+                     step_size=epsilon_shown / 4)
+predicted = predicted_class(tf.constant(adversarial, tf.float32)).numpy()
 markdown_table(["", *range(1, 9)],
                [["true class", *y_attack[shown]], ["prediction after the attack", *predicted]])
 
@@ -273,7 +277,7 @@ for epsilon in budgets:   # smallest budget on the grid at which PGD succeeds, p
         break
     adversarial = attack(x_correct[still], y_correct[still], epsilon, norm="2", steps=10,
                          step_size=epsilon / 4)
-    fooled = predicted_class(tf.constant(adversarial)).numpy() != y_correct[still]
+    fooled = predicted_class(tf.constant(adversarial, tf.float32)).numpy() != y_correct[still]
     broken_at[np.flatnonzero(still)[fooled]] = epsilon
 found = np.isfinite(broken_at)
 ratio = broken_at[found] / certified[found]

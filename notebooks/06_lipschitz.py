@@ -130,9 +130,10 @@ def matrix_with_spectrum(singular_values, shape, seed=0):
     return left @ np.diag(singular_values) @ right.T
 
 
-spectrum = np.linspace(0.5, 0.1, 127)
-matrices = {r"$\sigma_2 / \sigma_1 = 0.5$": matrix_with_spectrum(np.r_[1.0, spectrum], (256, 128), seed),
-            r"$\sigma_2 / \sigma_1 = 0.95$": matrix_with_spectrum(np.r_[1.0, 0.95, spectrum[1:]], (256, 128), seed)}
+tail = np.linspace(0.5, 0.1, 127)         # the remaining singular values
+matrices = {r"$\sigma_2 / \sigma_1 = 0.5$": matrix_with_spectrum(np.r_[1.0, tail], (256, 128), seed),
+            r"$\sigma_2 / \sigma_1 = 0.95$": matrix_with_spectrum(np.r_[1.0, 0.95, tail[1:]],
+                                                                (256, 128), seed)}
 errors = {}
 for name, w in matrices.items():
     exact = np.linalg.svd(w, compute_uv=False)[0]
@@ -317,12 +318,13 @@ plots.gradient_norms(np.arange(depth + 1), norms);
 # `SpectralConv2D` keep an unconstrained kernel as the trainable variable and, in every training
 # step, compute the kernel actually used: spectral normalization by power iteration, then Björck
 # orthonormalization, then a scale factor. A `deel.lip.model.Sequential` with `k_coef_lip=K` splits
-# the constant $K$ evenly over its $n$ Lipschitz layers, $K^{1/n}$ each; deel-lip's activations such
-# as `GroupSort2` count as Lipschitz layers too and scale their output by their share. Two practical details
-# matter (the implementation part of the book tests both): a model should be created *without* an
-# input shape and built afterwards, because building at construction time can lock the per-layer
-# factor at one; and the normalized kernel used for inference is refreshed only in a training-mode
-# call, so a freshly built model is called once in training mode before it is used.
+# the constant $K$ evenly over its $n$ Lipschitz layers, $K^{1/n}$ each; deel-lip's activations
+# such as `GroupSort2` count as Lipschitz layers too and scale their output by their share. Two
+# practical details matter (the implementation part of the book tests both): a model should be
+# created *without* an input shape and built afterwards, because building at construction time
+# can lock the per-layer factor at one; and the normalized kernel used for inference is refreshed
+# only in a training-mode call, so a freshly built model is called once in training mode before
+# it is used.
 
 # %%
 from deel.lip.activations import GroupSort2
