@@ -133,11 +133,11 @@ markdown_table(["code size p", "ROC-AUC of the PCA reconstruction error"],
 # With the whole training class available (the `quick` and `full` profiles) the table shows
 # both ends of the trade-off: the AUC rises with $p$ while the code is too small to reconstruct
 # normal digits well, and falls again as $p$ grows towards $d = 784$. A large subspace
-# reconstructs the normal training digits almost exactly and anomalies nearly as well; what is left of an
-# anomaly's error lies in the few directions in which the normal training digits do not vary at
-# all. (With the `smoke` profile's few hundred training images the large code sizes cannot be
-# fitted and are left out.) A nonlinear autoencoder can represent curved sets of images, which a
-# linear subspace cannot, but the code size remains a choice the data do not make for us.
+# reconstructs the normal training digits almost exactly and anomalies nearly as well; what is
+# left of an anomaly's error lies in the few directions in which the normal training digits do
+# not vary at all. (With the `smoke` profile's few hundred training images the large code sizes
+# cannot be fitted and are left out.) A nonlinear autoencoder can represent curved sets of images,
+# which a linear subspace cannot, but the code size remains a choice the data do not make for us.
 #
 # ## Convolutions
 #
