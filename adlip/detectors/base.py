@@ -344,7 +344,7 @@ class BaseDetector(BaseEstimator):
         """Read a detector written by ``save`` (any adlip detector class; see ``adlip.detectors.load``)."""
         import importlib
 
-        import deel_lip  # noqa: F401  (registers deel-lip's layers, so .keras files with them load)
+        import deel.lip  # noqa: F401  (registers deel-lip's layers, so .keras files with them load)
         import tensorflow as tf
 
         folder = Path(path)
