@@ -161,6 +161,7 @@ class LipschitzVAE(BaseDetector):
     """
 
     family = "vae"
+    scaling = "unit"   # the one_vs_rest scaling this detector needs: pixels in [0, 1] as Bernoulli means
     _network_attributes = ("encoder_", "decoder_")
 
     def __init__(self, dataset="mnist", lipschitz="auto", latent_dim=10, seed=0, schedule=None, epochs_scale=1.0,
@@ -192,6 +193,8 @@ class LipschitzVAE(BaseDetector):
 
     def _check_params(self) -> None:
         _check_positive_int("latent_dim", self.latent_dim)
+        # The base class accepts only None or a number for ``lipschitz``: check its other
+        # parameters on a shallow copy whose "auto" is resolved to eq. 7's constant.
         base_view = copy.copy(self)
         base_view.lipschitz = self.lipschitz_constant
         BaseDetector._check_params(base_view)
