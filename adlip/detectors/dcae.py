@@ -27,7 +27,10 @@ class DCAE(BaseDetector):
     decay as an explicit L2 penalty ``lambda / 2 * sum ||W||^2`` on the kernels (lambda = 1e-6, as
     the PyTorch reference's Adam ``weight_decay`` adds it to the gradient; not Keras's decoupled
     ``weight_decay``). Schedule: 250 epochs at 1e-4 then 100 at 1e-5; Lipschitz: 350 at 1e-4.
-    ``orthogonalization`` ("bjorck" or "spectral") is passed to ``architectures.build``.
+    ``orthogonalization`` ("bjorck" or "spectral") is passed to ``architectures.build``. After
+    training, Lipschitz kernels are normalised once more from exact singular vectors
+    (``architectures.refresh_lipschitz_kernels``), so the constant of the model that is scored,
+    saved and measured is K up to deel-lip's own margin.
 
     Fitted attributes: ``autoencoder_`` (``Sequential([encoder, decoder])``), the base class's
     ``decision_scores_``, ``threshold_``, ``labels_``, ``history_`` (loss and mse per epoch),
@@ -71,8 +74,11 @@ class DCAE(BaseDetector):
             optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_weights), model.trainable_weights))
             return {"loss": loss, "mse": mse}
 
-        return train_epochs(step, x, self.schedule_, [optimizer], seed=self.seed, verbose=self.verbose,
-                            description=f"DCAE {self.dataset}" + ("" if self.lipschitz is None else f" K={self.lipschitz:g}"))
+        label = f"DCAE {self.dataset}" + ("" if self.lipschitz is None else f" K={self.lipschitz:g}")
+        history = train_epochs(step, x, self.schedule_, [optimizer], seed=self.seed, verbose=self.verbose,
+                               description=label)
+        architectures.refresh_lipschitz_kernels(model)
+        return history
 
     def _reconstruct(self, x: np.ndarray) -> np.ndarray:
         model = self.autoencoder_

@@ -47,8 +47,9 @@ class DeepSVDD(BaseDetector):
       DCAE's parameters and of the training data, so that e.g. both objectives share one DCAE.
     * ``warm_up_epochs`` (10) and ``radius_update_every`` (5): soft-boundary R stays 0 during the
       warm-up, then is set to the (1 - nu) quantile of ``sqrt(d)`` over the training data every
-      ``radius_update_every`` epochs. Both are scaled by ``epochs_scale`` like the schedule (ceil,
-      at least 1), so a shortened run still gets its radius updates.
+      ``radius_update_every`` epochs, and once more after the last epoch so that the scores use the
+      R of the final network. Both are scaled by ``epochs_scale`` like the schedule (ceil, at least
+      1), so a shortened run still gets its radius updates.
 
     Training: Adam, batch 200, 150 epochs at 1e-4 then 100 at 1e-5, weight decay 1e-6 as an L2
     penalty on the kernels. The center c is the mean output of one forward pass (inference mode)
@@ -92,8 +93,9 @@ class DeepSVDD(BaseDetector):
             raise ValueError(f"nu must be in (0, 1], got {self.nu!r}")
         for name in ("warm_up_epochs", "radius_update_every"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < (1 if name == "radius_update_every" else 0):
-                raise ValueError(f"{name} must be a non-negative integer (radius_update_every >= 1), got {value!r}")
+            least = 1 if name == "radius_update_every" else 0
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+                raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
         check_orthogonalization(self.orthogonalization)
 
     @property
@@ -152,7 +154,8 @@ class DeepSVDD(BaseDetector):
         self.network_ = architectures.build(self.architecture, lipschitz=self.lipschitz, seed=self.seed,
                                             orthogonalization=self.orthogonalization)
         if donor is not None:
-            self.pretrain_report_ = [list(row) for row in architectures.transfer_weights(donor.encoder_, self.network_)]
+            report = architectures.transfer_weights(donor.encoder_, self.network_)
+            self.pretrain_report_ = [list(row) for row in report]
             architectures.refresh_lipschitz_kernels(self.network_)
         embeddings = self._embed(x)
         self.center_ = self._initial_center(embeddings).astype(np.float32)
@@ -191,6 +194,9 @@ class DeepSVDD(BaseDetector):
                                description=f"Deep SVDD {self.objective} {self.dataset}"
                                + ("" if self.lipschitz is None else f" K={self.lipschitz:g}"),
                                on_epoch_end=update_radius)
+        architectures.refresh_lipschitz_kernels(network)
+        if soft and self.schedule_.total_epochs >= warm_up:
+            self.radius_ = self._radius_from(self._distances(x))   # R of the final network
         self.final_variance_ = float(self._embed(x).var(axis=0).sum())
         self.collapsed_ = bool(self.final_variance_ <= COLLAPSE_RATIO * self.initial_variance_)
         if self.collapsed_:
