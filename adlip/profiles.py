@@ -48,7 +48,7 @@ PROFILES = {
     "smoke": Profile(
         name="smoke", epochs_scale=0.001, train_size=256, test_size=500, anogan_test_size=100,
         latent_steps=5, seeds=(0,), lip_rounds=3, lip_pairs_per_round=4096, lip_seconds_per_round=None,
-        ascent_starts=8, ascent_steps=5, classes=(0, 1), datasets=("mnist",),
+        ascent_starts=8, ascent_steps=5, classes=(0,), datasets=("mnist",),
         lipschitz_constants=(1.0, 10.0), gan_orthogonalization="spectral"),
     "quick": Profile(
         name="quick", epochs_scale=0.08, train_size=None, test_size=None, anogan_test_size=1000,

@@ -118,7 +118,6 @@ for family in ("dcae", "deepsvdd", "generator", "discriminator"):
             inputs = np.random.default_rng(seed).standard_normal((256, arch.input_shape[0])).astype("float32")
         else:
             inputs = np.random.default_rng(seed).random((256, *arch.input_shape)).astype("float32")
-        architectures.refresh_lipschitz_kernels(model, inputs[:8])
         pairs = metrics.lipschitz_lower_bound(model, inputs, rounds=3, pairs_per_round=20_000, seed=seed)
         ascent = metrics.lipschitz_gradient_ascent(model, inputs, starts=16, steps=budget.ascent_steps // 2 or 5,
                                                    learning_rate=0.05, seed=seed)

@@ -156,4 +156,4 @@ def test_cli_sweep_dry_run_lists_runs(tmp_path):
     result = run_cli("sweep", "--experiment", "baselines", "--profile", "smoke", "--out", str(tmp_path),
                      "--dry-run")
     assert result.returncode == 0
-    assert "runs to do" in result.stderr and len(result.stdout.splitlines()) == 6
+    assert "runs to do" in result.stderr and len(result.stdout.splitlines()) == 3
