@@ -18,6 +18,8 @@ FAST_PARAMS = {
     "dcae": dict(epochs_scale=1e-3, batch_size=32),
     "deepsvdd-oc": dict(epochs_scale=1e-3, batch_size=32),
     "deepsvdd-sb": dict(epochs_scale=1e-3, batch_size=32),
+    "anogan": dict(epochs_scale=1e-3, batch_size=32, latent_steps=5, search_batch_size=64,
+                   orthogonalization="spectral"),
 }
 # K = 50 (in the thesis's grid): a Lipschitz Deep SVDD at small K cannot separate anything after one
 # epoch (see test_detectors.py::test_small_k_lipschitz_deepsvdd_scores_by_a_projection_on_the_center).

@@ -6,6 +6,7 @@ detector written by ``detector.save(path)``.
 """
 from functools import partial
 
+from adlip.detectors.anogan import AnoGAN
 from adlip.detectors.base import BaseDetector, Schedule, train_epochs
 from adlip.detectors.dcae import DCAE
 from adlip.detectors.deepsvdd import DeepSVDD
@@ -14,6 +15,7 @@ DETECTORS = {
     "dcae": DCAE,
     "deepsvdd-oc": partial(DeepSVDD, objective="one-class"),
     "deepsvdd-sb": partial(DeepSVDD, objective="soft-boundary"),
+    "anogan": AnoGAN,
 }
 
 
@@ -29,4 +31,5 @@ def load(path) -> BaseDetector:
     return BaseDetector.load(path)
 
 
-__all__ = ["BaseDetector", "DCAE", "DETECTORS", "DeepSVDD", "Schedule", "load", "make_detector", "train_epochs"]
+__all__ = ["AnoGAN", "BaseDetector", "DCAE", "DETECTORS", "DeepSVDD", "Schedule", "load", "make_detector",
+           "train_epochs"]
