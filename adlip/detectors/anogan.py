@@ -13,6 +13,9 @@ normal images can be generated, anomalies cannot.
 Choices, and where they differ from the thesis:
 
 * Latent prior: 256-dimensional standard normal, for training and for the search's start.
+* Training updates both networks at once from one generated batch per step (the thesis does not
+  say whether it alternated). The generator then runs once per step, which halves the cost of
+  deel-lip's kernel normalisation in the Lipschitz generator.
 * The search runs on a whole batch of images at once: ``z`` has shape (batch, 256), every image's
   loss depends on its own row of ``z`` only, and Adam updates each coordinate on its own, so a
   batch gives exactly the scores of searching each image alone (a test checks it). The thesis
@@ -156,9 +159,10 @@ class AnoGAN(BaseDetector):
     """AnoGAN on the thesis's DCGAN (standard, with batch norm) or its K-Lipschitz DCGAN.
 
     Training: Adam (learning rate 2e-4, beta_1 0.5) on both networks, batch 128, 20 epochs for
-    MNIST and 50 for CIFAR-10 (``epochs_scale`` shrinks them); the discriminator takes one step on
-    a real and a generated batch, then the generator one step on the non-saturating loss
-    ``-log D(G(z))``. Images must be scaled to [-1, 1] (``one_vs_rest(..., scaling="tanh")``).
+    MNIST and 50 for CIFAR-10 (``epochs_scale`` shrinks them). Per batch, one generated batch
+    serves both updates, taken at once: the discriminator's on real against generated images, the
+    generator's on the non-saturating loss ``-log D(G(z))``. Images must be scaled to [-1, 1]
+    (``one_vs_rest(..., scaling="tanh")``).
 
     Scoring: ``latent_steps`` Adam steps (learning rate ``latent_learning_rate``) on the latent
     vectors of ``search_batch_size`` images at a time; ``feature_weight`` is lambda of eq. 2.12.
@@ -344,7 +348,13 @@ class AnoGAN(BaseDetector):
 
 
 def _make_gan_step(generator, discriminator, generator_optimizer, discriminator_optimizer, latent_dim, seed):
-    """One DCGAN training step (a discriminator update, then a generator update) as a tf.function."""
+    """One DCGAN training step as a tf.function: both networks update from the same generated batch.
+
+    The generator runs once per step and the discriminator twice (real, then generated images, as
+    separate batches for batch norm), each call ordered after the previous one: deel-lip layers
+    refresh their normalised kernels in every training-mode call, and unordered calls made the
+    results depend on thread timing. The generator's loss is the non-saturating ``-log D(G(z))``.
+    """
     import tensorflow as tf
 
     latents = tf.random.Generator.from_seed(seed)
@@ -352,20 +362,20 @@ def _make_gan_step(generator, discriminator, generator_optimizer, discriminator_
 
     @tf.function(reduce_retracing=True)
     def step(real):
-        n = tf.shape(real)[0]
-        with tf.GradientTape() as tape:
-            fake = generator(latents.normal((n, latent_dim)), training=True)
-            real_probability = discriminator(real, training=True)
-            fake_probability = discriminator(fake, training=True)
+        with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
+            fake = generator(latents.normal((tf.shape(real)[0], latent_dim)), training=True)
+            with tf.control_dependencies([fake]):
+                real_probability = discriminator(real, training=True)
+            with tf.control_dependencies([real_probability]):
+                fake_probability = discriminator(fake, training=True)
             discriminator_loss = (cross_entropy(tf.ones_like(real_probability), real_probability)
                                   + cross_entropy(tf.zeros_like(fake_probability), fake_probability))
-        weights = discriminator.trainable_weights
-        discriminator_optimizer.apply_gradients(zip(tape.gradient(discriminator_loss, weights), weights))
-        with tf.GradientTape() as tape:
-            judged = discriminator(generator(latents.normal((n, latent_dim)), training=True), training=True)
-            generator_loss = cross_entropy(tf.ones_like(judged), judged)
-        weights = generator.trainable_weights
-        generator_optimizer.apply_gradients(zip(tape.gradient(generator_loss, weights), weights))
+            generator_loss = cross_entropy(tf.ones_like(fake_probability), fake_probability)
+        for tape, loss, network, optimizer in ((discriminator_tape, discriminator_loss, discriminator,
+                                                discriminator_optimizer),
+                                               (generator_tape, generator_loss, generator, generator_optimizer)):
+            weights = network.trainable_weights
+            optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
         return {"loss": discriminator_loss + generator_loss, "discriminator_loss": discriminator_loss,
                 "generator_loss": generator_loss, "real_probability": tf.reduce_mean(real_probability),
                 "fake_probability": tf.reduce_mean(fake_probability)}
