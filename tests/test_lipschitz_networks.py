@@ -95,27 +95,27 @@ def weighted_linear_layers(model):
 
 @pytest.fixture(scope="module", params=CASES, ids=case_id)
 def trained(request):
-    """(spec, K, model, inputs) with the model built and trained for one step."""
+    """(spec, K, model, inputs, norms): the model built and trained for one step, and the largest
+    singular value of each of its deel-lip layers' linear maps (computed once: Lanczos on the
+    generators' largest kernels takes a while)."""
     family, dataset, k = request.param
     spec = arch.get_architecture(family, dataset, True)
     options = {"orthogonalization": "spectral"} if family == "generator" else {}
     model = arch.build(spec, lipschitz=k, seed=1, **options)
     x = sample_inputs(spec, 32)
     train_one_step(model, x[:16])
-    return spec, k, model, x
+    return spec, k, model, x, per_layer_norms(model, lambda layer: layer.wbar)
 
 
-def assert_layer_factors(spec, k, model, kernel_of):
+def assert_layer_factors(spec, k, layers, norms):
     """Dense layers: norm exactly K^(1/n). Convolutions: at most K^(1/n) (deel-lip's bound is loose)."""
     factor = k ** (1 / spec.lipschitz_layer_count)
-    layers = weighted_linear_layers(model)
-    assert len(layers) == spec.lipschitz_layer_count
-    for layer, norm in zip(layers, per_layer_norms(model, kernel_of)):
-        if np.asarray(kernel_of(layer)).ndim == 2:
+    assert len(layers) == len(norms) == spec.lipschitz_layer_count
+    for layer, norm in zip(layers, norms):
+        if "Dense" in type(layer).__name__:
             assert norm == pytest.approx(factor, rel=TOLERANCE), layer.name
         else:
-            assert norm <= factor * (1 + TOLERANCE), layer.name
-            assert norm >= 0.05 * factor, layer.name
+            assert 0.05 * factor <= norm <= factor * (1 + TOLERANCE), layer.name
 
 
 def assert_measured_below(k, model, x):
@@ -127,44 +127,53 @@ def assert_measured_below(k, model, x):
 
 
 def test_every_lipschitz_layer_gets_the_nth_root_of_k(trained):
-    spec, k, model, _ = trained
-    assert_layer_factors(spec, k, model, lambda layer: layer.wbar)
+    spec, k, model, _, norms = trained
+    assert_layer_factors(spec, k, weighted_linear_layers(model), norms)
 
 
 def test_spectral_conv_layers_normalise_the_reshaped_kernel_to_the_factor(trained):
-    spec, k, model, _ = trained
+    spec, k, model, _, _ = trained
     factor = k ** (1 / spec.lipschitz_layer_count)
-    for layer in arch.lipschitz_layers(model):
+    convolutions = [layer for layer in arch.lipschitz_layers(model) if type(layer).__name__ == "SpectralConv2D"]
+    if not convolutions:
+        pytest.skip(f"{spec.name} has no SpectralConv2D")
+    for layer in convolutions:
         sigma = matrix_norm(np.asarray(layer.wbar).reshape(-1, layer.wbar.shape[-1]))
         assert sigma / layer.coef_lip == pytest.approx(factor, rel=TOLERANCE), layer.name
 
 
 def test_product_of_layer_norms_and_measured_constants_stay_below_k(trained):
-    spec, k, model, x = trained
-    product = math.prod(per_layer_norms(model, lambda layer: layer.wbar))
+    _, k, model, x, norms = trained
+    product = math.prod(norms)
     assert product <= k * (1 + TOLERANCE)
     assert assert_measured_below(k, model, x) <= product * (1 + TOLERANCE)
 
 
 def test_save_and_load_keep_the_constant(trained, tmp_path):
-    spec, k, model, x = trained
+    spec, k, model, x, _ = trained
     model.save(tmp_path / "model.keras")
     loaded = tf.keras.models.load_model(tmp_path / "model.keras", compile=False)
     assert np.array_equal(loaded(x, training=False).numpy(), model(x, training=False).numpy())
-    assert_layer_factors(spec, k, loaded, lambda layer: layer.wbar)
+    for original, copy in zip(arch.lipschitz_layers(model), arch.lipschitz_layers(loaded)):
+        assert np.array_equal(np.asarray(copy.wbar), np.asarray(original.wbar))
+        assert copy.k_coef_lip == original.k_coef_lip and copy.coef_lip == original.coef_lip
     assert_measured_below(k, loaded, x)
+    if spec.family == "generator":
+        return   # the generators' Lanczos norms are the slow part; the other networks cover the rest
     train_one_step(loaded, x[:16], seed=1)      # training goes on after loading
     arch.refresh_lipschitz_kernels(loaded)
-    assert_layer_factors(spec, k, loaded, lambda layer: layer.wbar)
+    assert_layer_factors(spec, k, weighted_linear_layers(loaded), per_layer_norms(loaded, lambda layer: layer.wbar))
 
 
 def test_vanilla_export_computes_the_same_function_with_the_same_constant(trained):
-    spec, k, model, x = trained
+    spec, k, model, x, norms = trained
     exported = arch.export_vanilla(model)
     kinds = {type(layer).__name__ for layer in arch.iter_layers(exported)}
     assert not kinds & {"SpectralDense", "SpectralConv2D"}
     np.testing.assert_allclose(exported(x).numpy(), model(x, training=False).numpy(), rtol=1e-5, atol=1e-6)
-    assert_layer_factors(spec, k, exported, lambda layer: layer.kernel)
+    for original, plain in zip(arch.lipschitz_layers(model), weighted_linear_layers(exported)):
+        assert np.array_equal(np.asarray(plain.kernel), np.asarray(original.wbar))
+    assert_layer_factors(spec, k, weighted_linear_layers(exported), norms)
     assert_measured_below(k, exported, x)
 
 
