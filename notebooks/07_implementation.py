@@ -106,7 +106,7 @@ for family in ("generator", "discriminator"):
 # and silently keep a factor of 1, while their `k_coef_lip` attribute still reports the intended
 # value. adlip gives each layer its factor in its constructor instead. The cell below builds every
 # Lipschitz network at a few constants and measures its constant from below, by random pairs and by
-# gradient ascent ({ref}`chap-experiment1`); no measurement may exceed $K$.
+# gradient ascent (the experiment chapters use both); no measurement may exceed $K$.
 
 # %%
 rows = []
@@ -130,7 +130,7 @@ markdown_table(["network (MNIST)", "K", "deel-lip layers", "random pairs", "grad
 # ```{note}
 # Measured lower bounds of freshly initialised Lipschitz networks (spectral normalization, inputs
 # uniform in the unit cube, latent vectors standard normal). Untrained networks stretch far less
-# than they may; training pushes them towards $K$ ({ref}`chap-experiment1`).
+# than they may; training pushes them towards $K$.
 # ```
 #
 # ## Training schedules

@@ -104,7 +104,7 @@ markdown_table(["test images", "n", "median |tree - exact| (nats)", "max |tree -
 # The records below were produced by `python -m adlip sweep --experiment baselines`: one run per data
 # set, normal class and baseline, at the profile named in the caption. The last column is the
 # one-class Deep SVDD of Ruff et al. as *published* {cite:p}`ruff2018`, for orientation; the book's
-# own Deep SVDD results are in {ref}`chap-experiment2`.
+# own Deep SVDD results are in the chapter on experiment 2.
 
 # %%
 records = experiments.records_for("baselines", profile, results_dir, run=run_missing)
@@ -139,7 +139,7 @@ fig.tight_layout()
 # ## Summary
 #
 # * Three classical detectors run on exactly the splits and preprocessing of the deep ones, so their
-#   numbers can sit in the same tables ({ref}`chap-analysis`).
+#   numbers can sit in the same tables as theirs.
 # * The KDE is computed exactly; approximations that prune far-away kernels are least trustworthy
 #   exactly where anomalies live.
 # * Nothing is tuned on test labels: every hyperparameter is fixed or chosen from the normal
@@ -150,4 +150,4 @@ fig.tight_layout()
 # 1. Replace the held-out-likelihood bandwidth by Scott's rule. How much does the KDE's AUC change?
 # 2. Give the Isolation Forest PCA features instead of pixels (`pca_variance=0.95`). Better or worse?
 # 3. Which normal classes are hard for all three baselines, and are they also hard for the deep
-#    detectors of {ref}`chap-experiment2`?
+#    detectors of experiment 2?
