@@ -397,14 +397,16 @@ def build(arch: Architecture, lipschitz=None, seed: int = 0, orthogonalization: 
     ``lipschitz`` is the global constant K (default 1 for a Lipschitz architecture; must be None for
     a standard one). ``orthogonalization`` chooses how deel-lip normalises kernels at each training
     step: "bjorck" (spectral normalisation then Björck orthonormalisation, deel-lip's default) or
-    "spectral" (spectral normalisation only, ``eps_bjorck=None``: still K-Lipschitz, far cheaper for
-    the Lipschitz generators' huge dense layers, but singular values are no longer all 1).
+    "spectral" (spectral normalisation only, ``eps_bjorck=None``: far cheaper for the Lipschitz
+    generators' huge dense layers, singular values no longer all 1, and K-Lipschitz only as far as
+    deel-lip's power iteration keeps up: during training it can lag behind a large step by several
+    per cent, so call :func:`refresh_lipschitz_kernels` after training, as the detectors do).
     ``seed`` seeds Python, NumPy and TensorFlow and every initializer, so the same seed gives the
     same weights. A DCAE is ``Sequential([encoder, decoder])`` (see :func:`encoder_of`).
 
-    Lipschitz models are called once in training mode before they are returned, so their stored
-    normalised kernels are valid for inference right away (deel-lip refreshes them only in
-    training-mode calls); batch norm layers in standard models are not affected by this call.
+    Lipschitz models get their normalised kernels computed (:func:`refresh_lipschitz_kernels`)
+    before they are returned, so they are valid for inference right away (deel-lip refreshes them
+    only in training-mode calls); batch norm layers are not touched by this.
     """
     import tensorflow as tf
 
