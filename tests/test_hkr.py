@@ -263,3 +263,10 @@ def test_separates_real_mnist_ones_from_the_rest():
     detector = OneClassHKR(architecture="dense", width=64, activation="groupsort2", newton_steps=8,
                            epochs_scale=0.003, verbose=0).fit(split.x_train)
     assert roc_auc(split.y_test, detector.decision_function(split.x_test)) > 0.9
+
+
+def test_missing_mnist_records_name_the_command_that_writes_them(tmp_path):
+    from adlip.detectors.hkr import mnist_records
+
+    with pytest.raises(ValueError, match="python -m adlip.detectors.hkr --profile quick"):
+        mnist_records("quick", classes=[3], results_dir=tmp_path, run=False)
