@@ -318,8 +318,8 @@ figure.tight_layout()
 #
 # the **certified ROC-AUC** at radius $\varepsilon$ (`adlip.detectors.hkr.certified_auroc`). No
 # attack needs to be run: the bound follows from the constraint alone. For a $K$-Lipschitz
-# score the shifts are $K\varepsilon$, which is why the detectors of the thesis, with constants up
-# to 100, would certify little, and why the scale of the score matters as much as its ranking.
+# score the shifts are $K\varepsilon$: what a certificate measures is the gap between scores
+# divided by the constant, so the scale of a score matters as much as its ranking.
 #
 # ## MNIST
 #
@@ -536,8 +536,9 @@ markdown_table(["activation"] + [f"radius {eps:g}" for eps in radii],
 # table) need not be the one whose certificate survives larger perturbations. The spread of the
 # $f$ values decides that, and the Wasserstein column of the table above measures it: at this
 # budget GroupSort2 spreads $f$ much wider than FullSort, and its gradient-ascent bound shows it
-# reaching gradients of norm 1 where FullSort's stay below. The paper's classifiers, trained to the signed distance, put anomalies whole
-# distance units away and certify correspondingly larger radii.
+# reaching gradients of norm 1 where FullSort's stay below. The paper's classifiers, trained to
+# the signed distance, put anomalies whole distance units away and certify correspondingly larger
+# radii.
 #
 # ## Summary
 #
