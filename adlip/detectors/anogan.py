@@ -38,7 +38,8 @@ Choices, and where they differ from the thesis:
 * The Lipschitz variant builds both networks K-Lipschitz with deel-lip and without batch norm, as
   the thesis's tables do. ``orthogonalization="spectral"`` trains them with spectral normalisation
   only, which is still K-Lipschitz and far cheaper for the generator's huge dense layers than
-  deel-lip's default Björck orthonormalisation ("bjorck").
+  deel-lip's default Björck orthonormalisation ("bjorck"). After training, both networks' kernels
+  are normalised once more from exact singular vectors (``architectures.refresh_lipschitz_kernels``).
 """
 from __future__ import annotations
 
@@ -97,12 +98,13 @@ def feature_layers(discriminator) -> list:
     raise ValueError(f"discriminator {discriminator.name!r} has no Flatten layer to take features before")
 
 
-def make_latent_search(generator, features, feature_weight: float):
-    """A compiled batched latent search: ``search(x, z0, steps, learning_rate) -> (z, G(z), r, d)``.
+def make_latent_search(generator, features):
+    """A compiled batched latent search: ``search(x, z0, steps, learning_rate, feature_weight)``.
 
-    ``r`` and ``d`` are the per-image residual and feature losses (eqs. 2.10, 2.11) at the final
-    ``z``. Adam runs in the graph on plain tensors (no optimizer state), so one traced function
-    serves every batch size, step count and learning rate.
+    It returns ``(z, G(z), r, d)`` with ``r`` and ``d`` the per-image residual and feature losses
+    (eqs. 2.10, 2.11) at the final ``z``; ``feature_weight`` is lambda of eq. 2.12. Adam runs in
+    the graph on plain tensors (no optimizer state), so one traced function serves every batch
+    size, step count, learning rate and lambda.
     """
     import tensorflow as tf
 
@@ -120,8 +122,9 @@ def make_latent_search(generator, features, feature_weight: float):
 
     @tf.function(input_signature=[tf.TensorSpec((None,) + image_shape, tf.float32),
                                   tf.TensorSpec((None, latent_dim), tf.float32),
-                                  tf.TensorSpec((), tf.int32), tf.TensorSpec((), tf.float32)])
-    def search(x, z, steps, learning_rate):
+                                  tf.TensorSpec((), tf.int32), tf.TensorSpec((), tf.float32),
+                                  tf.TensorSpec((), tf.float32)])
+    def search(x, z, steps, learning_rate, feature_weight):
         target = apply_features(x)
 
         def losses(z):
@@ -183,7 +186,7 @@ class AnoGAN(BaseDetector):
 
     def __init__(self, dataset="mnist", lipschitz=None, seed=0, schedule=None, epochs_scale=1.0,
                  batch_size=None, verbose=1, contamination=0.1, orthogonalization="bjorck", latent_steps=500,
-                 latent_learning_rate=0.01, feature_weight=0.1, search_batch_size=500, train_score_size=1000):
+                 latent_learning_rate=0.01, feature_weight=0.1, search_batch_size=500, train_score_size=500):
         super().__init__(dataset=dataset, lipschitz=lipschitz, seed=seed, schedule=schedule,
                          epochs_scale=epochs_scale, batch_size=batch_size, verbose=verbose,
                          contamination=contamination)
@@ -255,6 +258,8 @@ class AnoGAN(BaseDetector):
         variant = "" if self.lipschitz is None else f" K={self.lipschitz:g} {self.orthogonalization}"
         history = train_epochs(step, x, self.schedule_, optimizers, seed=self.seed, verbose=self.verbose,
                                description=f"AnoGAN {self.dataset}{variant}", on_epoch_end=on_epoch_end)
+        for network in (generator, discriminator):
+            architectures.refresh_lipschitz_kernels(network)
         calibrate_batch_norm(discriminator, x[rng.choice(len(x), min(len(x), CALIBRATION_SAMPLES), replace=False)])
         self.collapsed_ = bool(history["diversity_ratio"][-1] < COLLAPSE_RATIO)
         return history
@@ -281,8 +286,7 @@ class AnoGAN(BaseDetector):
 
     def _latent_search(self):
         if getattr(self, "_search_function", None) is None:
-            self._search_function = make_latent_search(self.generator_, feature_layers(self.discriminator_),
-                                                       float(self.feature_weight))
+            self._search_function = make_latent_search(self.generator_, feature_layers(self.discriminator_))
         return self._search_function
 
     def _search(self, x, initial_latents=None, steps=None, batch_size=None) -> dict:
@@ -301,7 +305,8 @@ class AnoGAN(BaseDetector):
         try:
             for start in range(0, len(x), batch_size):
                 end = start + batch_size
-                outputs = search(x[start:end], z0[start:end], steps, float(self.latent_learning_rate))
+                outputs = search(x[start:end], z0[start:end], steps, float(self.latent_learning_rate),
+                                 float(self.feature_weight))
                 for key, value in zip(parts, outputs):
                     parts[key].append(value.numpy())
                 if bar is not None:
