@@ -82,10 +82,10 @@ def test_sweep_resumes_and_records_failures(tmp_path, monkeypatch):
     configs = [smoke(0), smoke(1), smoke(2)]
     real_run_one = experiments.run_one
 
-    def flaky(config, verbose=0):
+    def flaky(config, **kwargs):
         if config.normal_class == 1:
             raise RuntimeError("simulated failure")
-        return real_run_one(config, verbose)
+        return real_run_one(config, **kwargs)
 
     monkeypatch.setattr(experiments, "run_one", flaky)
     summary = experiments.sweep(configs, tmp_path, workers=0, progress=False)
