@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="only this data set (repeatable)")
     sweep.add_argument("--algorithm", action="append", choices=experiments.ALGORITHMS,
                        help="only this algorithm (repeatable)")
+    sweep.add_argument("--normal-class", action="append", type=int, metavar="N",
+                       help="only this normal class (repeatable)")
     sweep.add_argument("--dry-run", action="store_true", help="list the runs still to do and stop")
 
     worker = commands.add_parser("run-config", help=argparse.SUPPRESS)
@@ -81,6 +83,8 @@ def _sweep(args) -> int:
     configs = experiments.grid(args.experiment, args.profile, args.dataset)
     if args.algorithm:
         configs = [c for c in configs if c.algorithm in args.algorithm]
+    if args.normal_class:
+        configs = [c for c in configs if c.normal_class in args.normal_class]
     if args.dry_run:
         todo = [c for c in configs if not experiments.is_finished(args.out, c)]
         for config in todo:

@@ -157,3 +157,12 @@ def test_cli_sweep_dry_run_lists_runs(tmp_path):
                      "--dry-run")
     assert result.returncode == 0
     assert "runs to do" in result.stderr and len(result.stdout.splitlines()) == 3
+
+
+def test_cli_sweep_can_be_narrowed_to_normal_classes(tmp_path):
+    result = run_cli("sweep", "--experiment", "exp2", "--profile", "quick", "--out", str(tmp_path),
+                     "--dataset", "mnist", "--normal-class", "0", "--normal-class", "5", "--dry-run")
+    assert result.returncode == 0
+    run_ids = result.stdout.split()
+    assert run_ids and all("-c0-" in r or "-c5-" in r for r in run_ids)
+    assert any("-c5-" in r for r in run_ids)
