@@ -29,7 +29,10 @@ from adlip.profiles import get_profile
 
 DEEP_ALGORITHMS = ("dcae", "deepsvdd-oc", "deepsvdd-sb", "anogan")
 BASELINE_ALGORITHMS = ("iforest", "ocsvm", "kde")
-ALGORITHMS = DEEP_ALGORITHMS + BASELINE_ALGORITHMS
+COMPANION_ALGORITHMS = ("hkr", "vae", "realnvp")
+ALGORITHMS = DEEP_ALGORITHMS + BASELINE_ALGORITHMS + COMPANION_ALGORITHMS
+# The pixel scaling each detector is built for (adlip.data.one_vs_rest's ``scaling``); "gcn" otherwise.
+SCALINGS = {"anogan": "tanh", "hkr": "tanh", "vae": "unit"}
 EXPERIMENTS = ("exp1", "exp2", "baselines")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,6 +65,9 @@ class RunConfig:
                                  f"got {self.lipschitz!r}")
             if self.algorithm in BASELINE_ALGORITHMS:
                 raise ValueError(f"{self.algorithm} is a classical baseline and has no Lipschitz version")
+        if self.algorithm == "hkr" and self.lipschitz != 1.0:
+            raise ValueError("hkr (the one-class HKR classifier) is 1-Lipschitz by construction; "
+                             f"run it with lipschitz=1 (--lipschitz 1), got {self.lipschitz!r}")
         if self.epochs_scale is not None and not self.epochs_scale > 0:
             raise ValueError(f"epochs_scale must be positive, got {self.epochs_scale!r}")
         get_profile(self.profile)
@@ -113,7 +119,7 @@ def make_detector(config: RunConfig, verbose: int = 0, cache_dir=None):
         from adlip.detectors.baselines import BASELINES
 
         return BASELINES[config.algorithm](dataset=config.dataset, seed=config.seed, **options)
-    from adlip.detectors import DETECTORS
+    from adlip.detectors import make_detector as make_named_detector
 
     common = dict(dataset=config.dataset, lipschitz=config.lipschitz, seed=config.seed, verbose=verbose,
                   epochs_scale=config.epochs_scale or profile.epochs_scale)
@@ -123,13 +129,13 @@ def make_detector(config: RunConfig, verbose: int = 0, cache_dir=None):
             options.setdefault("orthogonalization", profile.gan_orthogonalization)
     elif config.algorithm.startswith("deepsvdd") and cache_dir is not None:
         options.setdefault("pretrain_cache_dir", str(Path(cache_dir) / "pretrained-dcae"))
-    return DETECTORS[config.algorithm](**common, **options)
+    return make_named_detector(config.algorithm, **common, **options)
 
 
 def load_split(config: RunConfig):
     profile = get_profile(config.profile)
     is_gan = config.algorithm == "anogan"
-    return data.one_vs_rest(config.dataset, config.normal_class, scaling="tanh" if is_gan else "gcn",
+    return data.one_vs_rest(config.dataset, config.normal_class, scaling=SCALINGS.get(config.algorithm, "gcn"),
                             train_size=profile.train_size,
                             test_size=profile.anogan_test_size if is_gan else profile.test_size, seed=1234)
 

@@ -35,6 +35,8 @@ def smoke(normal_class=0, seed=0, algorithm="iforest"):
     (dict(lipschitz=-2.0), "positive"),
     (dict(lipschitz=float("nan")), "positive"),
     (dict(algorithm="kde", lipschitz=1.0), "no Lipschitz version"),
+    (dict(algorithm="hkr"), "1-Lipschitz by construction"),
+    (dict(algorithm="hkr", lipschitz=2.0), "1-Lipschitz by construction"),
     (dict(profile="huge"), "unknown profile"),
     (dict(epochs_scale=0), "epochs_scale"),
 ])
@@ -166,3 +168,17 @@ def test_cli_sweep_can_be_narrowed_to_normal_classes(tmp_path):
     run_ids = result.stdout.split()
     assert run_ids and all("-c0-" in r or "-c5-" in r for r in run_ids)
     assert any("-c5-" in r for r in run_ids)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("algorithm, lipschitz, scaling_range", [
+    ("hkr", 1.0, (-1.0, 1.0)), ("vae", 2.0, (0.0, 1.0)), ("realnvp", 2.0, None)])
+def test_companion_detectors_run_through_the_runner(algorithm, lipschitz, scaling_range):
+    config = RunConfig(algorithm, "mnist", 0, lipschitz, 0, "smoke", experiment="test")
+    split = experiments.load_split(config)
+    if scaling_range:
+        assert scaling_range[0] <= split.x_train.min() and split.x_train.max() <= scaling_range[1]
+    record = experiments.run_one(config)
+    assert record["status"] == "ok" and 0 <= record["auc"] <= 1 and record["algorithm"] == algorithm
+    assert record["lip_lower_bound"] <= lipschitz * (1 + 1e-3)
+    assert record["lip_gradient_ascent"] <= lipschitz * (1 + 1e-3)

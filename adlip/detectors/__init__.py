@@ -1,8 +1,9 @@
 """adlip's anomaly detectors, all behind one API (see ``adlip.detectors.base``).
 
-``DETECTORS`` maps the algorithm names used in result records to a factory of detectors:
-``make_detector("deepsvdd-sb", dataset="cifar10", lipschitz=5.0)``. ``load(path)`` reads any
-detector written by ``detector.save(path)``.
+``DETECTORS`` maps the thesis's algorithm names used in result records to a factory of detectors,
+``COMPANIONS`` does the same for the detectors of the companion papers; ``make_detector`` takes a
+name from either: ``make_detector("deepsvdd-sb", dataset="cifar10", lipschitz=5.0)``.
+``load(path)`` reads any detector written by ``detector.save(path)``.
 """
 from functools import partial
 
@@ -10,6 +11,9 @@ from adlip.detectors.anogan import AnoGAN
 from adlip.detectors.base import BaseDetector, Schedule, train_epochs
 from adlip.detectors.dcae import DCAE
 from adlip.detectors.deepsvdd import DeepSVDD
+from adlip.detectors.hkr import OneClassHKR
+from adlip.detectors.realnvp import RobustRealNVP
+from adlip.detectors.vae import LipschitzVAE
 
 DETECTORS = {
     "dcae": DCAE,
@@ -18,12 +22,19 @@ DETECTORS = {
     "anogan": AnoGAN,
 }
 
+COMPANIONS = {
+    "hkr": OneClassHKR,
+    "vae": LipschitzVAE,
+    "realnvp": RobustRealNVP,
+}
+
 
 def make_detector(name: str, **params) -> BaseDetector:
-    """A detector by its algorithm name (a key of ``DETECTORS``) with the given parameters."""
-    if name not in DETECTORS:
-        raise ValueError(f"unknown detector {name!r}; choose one of {sorted(DETECTORS)}")
-    return DETECTORS[name](**params)
+    """A detector by its algorithm name (a key of ``DETECTORS`` or ``COMPANIONS``) with the given parameters."""
+    factories = {**DETECTORS, **COMPANIONS}
+    if name not in factories:
+        raise ValueError(f"unknown detector {name!r}; choose one of {sorted(factories)}")
+    return factories[name](**params)
 
 
 def load(path) -> BaseDetector:
@@ -31,5 +42,5 @@ def load(path) -> BaseDetector:
     return BaseDetector.load(path)
 
 
-__all__ = ["AnoGAN", "BaseDetector", "DCAE", "DETECTORS", "DeepSVDD", "Schedule", "load", "make_detector",
-           "train_epochs"]
+__all__ = ["AnoGAN", "BaseDetector", "COMPANIONS", "DCAE", "DETECTORS", "DeepSVDD", "LipschitzVAE",
+           "OneClassHKR", "RobustRealNVP", "Schedule", "load", "make_detector", "train_epochs"]
