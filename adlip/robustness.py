@@ -368,19 +368,24 @@ def _objective(detector):
     return _AnoGANSurrogate(detector) if family == "anogan" else _Objective(detector)
 
 
+def _per_image(values, like):
+    """A per-image array shaped to broadcast against the batch ``like``."""
+    return np.asarray(values, dtype=np.float32).reshape((-1,) + (1,) * (like.ndim - 1))
+
+
 def _project(x, x0, epsilon, norm, domain):
-    """``x`` moved into the ``epsilon``-ball around ``x0`` (per image), then into the domain's box.
+    """``x`` moved into the ball of radius ``epsilon`` (one per image) around ``x0``, then into the box.
 
     Clipping to a box that contains ``x0`` never moves a point away from ``x0`` in any
     coordinate, so the result stays inside the ball.
     """
     delta = x - x0
     if norm == "linf":
-        delta = np.clip(delta, -epsilon, epsilon)
+        radius = _per_image(epsilon, delta)
+        delta = np.clip(delta, -radius, radius)
     else:
         norms = np.sqrt((delta.reshape(len(delta), -1).astype(np.float64) ** 2).sum(axis=1))
-        factor = np.minimum(1.0, epsilon / np.maximum(norms, 1e-30)).astype(np.float32)
-        delta = delta * factor.reshape((-1,) + (1,) * (delta.ndim - 1))
+        delta = delta * _per_image(np.minimum(1.0, epsilon / np.maximum(norms, 1e-30)), delta)
     x = x0 + delta
     return x if domain is None else np.clip(x, *domain)
 
@@ -394,13 +399,12 @@ def _ascent_direction(gradient, norm):
 
 
 def _random_start(x0, epsilon, norm, rng):
-    """A point drawn uniformly from the ball (L-inf) or on a random direction inside it (L2)."""
+    """A random point of each image's ball: uniform for L-inf, a random direction and length for L2."""
     if norm == "linf":
-        return x0 + rng.uniform(-epsilon, epsilon, size=x0.shape).astype(np.float32)
-    direction = rng.standard_normal(x0.shape).astype(np.float32)
-    direction = _ascent_direction(direction, "l2")
+        return x0 + rng.uniform(-1, 1, size=x0.shape).astype(np.float32) * _per_image(epsilon, x0)
+    direction = _ascent_direction(rng.standard_normal(x0.shape).astype(np.float32), "l2")
     lengths = epsilon * rng.uniform(0, 1, size=len(x0)) ** (1.0 / x0[0].size)
-    return x0 + direction * lengths.astype(np.float32).reshape((-1,) + (1,) * (x0.ndim - 1))
+    return x0 + direction * _per_image(lengths, x0)
 
 
 def _check_attack(detector, X, direction, norm, epsilon, steps, step_size, domain, batch_size):
@@ -409,7 +413,8 @@ def _check_attack(detector, X, direction, norm, epsilon, steps, step_size, domai
                          f"normal image; 'lower': push them down, an evasion for an anomaly), got {direction!r}")
     if norm not in NORMS:
         raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
-    if not _is_real(epsilon) or epsilon < 0:
+    budgets = np.asarray(epsilon, dtype=np.float64) if np.ndim(epsilon) else None
+    if budgets is None and (not _is_real(epsilon) or epsilon < 0):
         raise ValueError(f"epsilon must be a finite number >= 0 (the attack's budget), got {epsilon!r}")
     for name, value in (("steps", steps), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
@@ -418,7 +423,12 @@ def _check_attack(detector, X, direction, norm, epsilon, steps, step_size, domai
         raise ValueError(f"step_size must be None or a positive number, got {step_size!r}")
     _check_fitted_detector(detector)
     x = detector._check_X(X)
-    return x, _check_domain(domain, x)
+    if budgets is None:
+        budgets = np.full(len(x), float(epsilon))
+    elif budgets.shape != (len(x),) or not np.isfinite(budgets).all() or (budgets < 0).any():
+        raise ValueError(f"epsilon must be a number or one finite budget >= 0 per image ({len(x)}), "
+                         f"got an array of shape {budgets.shape}")
+    return x, budgets, _check_domain(domain, x)
 
 
 def pgd_attack(detector, X, direction="raise", norm="l2", epsilon=1.0, steps=20, step_size=None,
@@ -426,34 +436,35 @@ def pgd_attack(detector, X, direction="raise", norm="l2", epsilon=1.0, steps=20,
     """Projected gradient attack on the detector's score; returns the perturbed images.
 
     ``direction="raise"`` pushes every score up (normal images -> false alarms), ``"lower"`` down
-    (anomalies -> evasions). Each image stays within ``epsilon`` of itself in ``norm`` ("l2" or
-    "linf") and inside ``domain=(low, high)`` (None: unbounded). ``steps`` steps of
+    (anomalies -> evasions). Each image stays within ``epsilon`` (a number, or one budget per
+    image, e.g. its certified radius) of itself in ``norm`` ("l2" or "linf") and inside ``domain=(low, high)`` (None: unbounded). ``steps`` steps of
     ``step_size`` (None: ``2.5 epsilon / steps``), each the steepest step in the attack's norm
     (the gradient's sign for L-inf, the normalised gradient for L2), followed by the projection.
     ``random_start`` begins at a seeded random point of the ball. Per image the iterate with the
     best attacked score is kept (for AnoGAN: the last one, since the surrogate only approximates
     the score). ``batch_size`` images are attacked at a time.
     """
-    x, box = _check_attack(detector, X, direction, norm, epsilon, steps, step_size, domain, batch_size)
-    if epsilon == 0:
+    x, budgets, box = _check_attack(detector, X, direction, norm, epsilon, steps, step_size, domain, batch_size)
+    if not budgets.any():
         return x.copy()
-    step = 2.5 * epsilon / steps if step_size is None else float(step_size)
+    steps_taken = 2.5 * budgets / steps if step_size is None else np.full(len(x), float(step_size))
     sign = 1.0 if direction == "raise" else -1.0
     objective = _objective(detector)
     keep_best = not isinstance(objective, _AnoGANSurrogate)
     rng = np.random.default_rng(seed)
     parts = []
     for begin in range(0, len(x), batch_size):
-        x0 = x[begin:begin + batch_size]
+        batch = slice(begin, begin + batch_size)
+        x0, radius, step = x[batch], budgets[batch], _per_image(steps_taken[batch], x[batch])
         objective.start(x0)
-        current = _project(_random_start(x0, epsilon, norm, rng), x0, epsilon, norm, box) if random_start \
+        current = _project(_random_start(x0, radius, norm, rng), x0, radius, norm, box) if random_start \
             else x0.copy()
         best, best_value = current.copy(), np.full(len(x0), -np.inf)
         for _ in range(steps):
             values, gradient = objective.value_and_gradient(current)
             improved = sign * values > best_value
             best[improved], best_value[improved] = current[improved], sign * values[improved]
-            current = _project(current + sign * step * _ascent_direction(gradient, norm), x0, epsilon, norm, box)
+            current = _project(current + sign * step * _ascent_direction(gradient, norm), x0, radius, norm, box)
         if keep_best:
             values, _ = objective.value_and_gradient(current)
             improved = sign * values > best_value
