@@ -299,12 +299,13 @@ def _check_lipschitz_constant(arch: Architecture, lipschitz):
 class _LayerFactory:
     """Makes the Keras layer for each row, with the initialisers and options of one network."""
 
-    def __init__(self, arch, k_per_layer, orthogonalization, seed):
+    def __init__(self, arch, k_per_layer, orthogonalization, seed, bias=None):
         import tensorflow as tf
 
         self.tf = tf
         self.arch = arch
         self.gan = arch.family in ("generator", "discriminator")
+        self.bias = self.gan if bias is None else bool(bias)
         self.k = k_per_layer
         self.eps_bjorck = None if orthogonalization == "spectral" else _default_eps_bjorck()
         self.seed = seed
@@ -332,7 +333,7 @@ class _LayerFactory:
         # every call divides the kernel by its largest singular value anyway.
         start = self._glorot() if self.eps_bjorck is None else SpectralInitializer(
             eps_bjorck=self.eps_bjorck, base_initializer=self._glorot())
-        options = dict(use_bias=self.gan, k_coef_lip=self.k, eps_bjorck=self.eps_bjorck, kernel_initializer=start)
+        options = dict(use_bias=self.bias, k_coef_lip=self.k, eps_bjorck=self.eps_bjorck, kernel_initializer=start)
         if layer.kind == "SpectralDense":
             return SpectralDense(layer.size, **options)
         return SpectralConv2D(layer.size, layer.kernel, strides=layer.stride, padding="same", **options)
@@ -343,7 +344,8 @@ class _LayerFactory:
                 momentum=0.9, epsilon=1e-5,
                 gamma_initializer=self.tf.keras.initializers.RandomNormal(1.0, 0.02, seed=self.seed))
         # PyTorch's BatchNorm2d(eps=1e-4, affine=False) as in Ruff et al.; its momentum 0.1 is Keras's 0.9.
-        return self.tf.keras.layers.BatchNormalization(center=False, scale=False, epsilon=1e-4, momentum=0.9)
+        # With bias=True it gets a learned offset (its bias term), still no scale.
+        return self.tf.keras.layers.BatchNormalization(center=self.bias, scale=False, epsilon=1e-4, momentum=0.9)
 
     def make(self, layer: Layer, previous_shape: tuple):
         layers = self.tf.keras.layers
@@ -354,9 +356,9 @@ class _LayerFactory:
             same = layer.output_shape[0] == math.ceil(previous_shape[0] / layer.stride) or kind == "Conv2DTranspose"
             cls = layers.Conv2D if kind == "Conv2D" else layers.Conv2DTranspose
             return cls(layer.size, layer.kernel, strides=layer.stride, padding="same" if same else "valid",
-                       use_bias=self.gan, kernel_initializer=self._init())
+                       use_bias=self.bias, kernel_initializer=self._init())
         if kind == "Dense":
-            return layers.Dense(layer.size, use_bias=self.gan, kernel_initializer=self._init())
+            return layers.Dense(layer.size, use_bias=self.bias, kernel_initializer=self._init())
         simple = {
             "BatchNorm": self._batch_norm,
             "LeakyReLU": lambda: layers.LeakyReLU(GAN_LEAK if self.gan else STANDARD_LEAK),
@@ -391,7 +393,7 @@ def _sequential(factory, rows, input_shape, name):
 
 
 def build(arch: Architecture, lipschitz=None, seed: int = 0, orthogonalization: str = "bjorck",
-          name: str | None = None):
+          name: str | None = None, bias=None):
     """Build ``arch`` as a ``tf.keras`` model; Lipschitz architectures are ``lipschitz``-Lipschitz.
 
     ``lipschitz`` is the global constant K (default 1 for a Lipschitz architecture; must be None for
@@ -403,6 +405,9 @@ def build(arch: Architecture, lipschitz=None, seed: int = 0, orthogonalization: 
     per cent, so call :func:`refresh_lipschitz_kernels` after training, as the detectors do).
     ``seed`` seeds Python, NumPy and TensorFlow and every initializer, so the same seed gives the
     same weights. A DCAE is ``Sequential([encoder, decoder])`` (see :func:`encoder_of`).
+    ``bias`` None keeps each family's convention (the GANs have bias terms, Ruff et al.'s networks
+    none); True or False switches the bias of every convolution and dense layer, and the offset of
+    Ruff et al.'s batch norm, on or off (regularized Deep SVDD trains networks with biases).
 
     Lipschitz models get their normalised kernels computed (:func:`refresh_lipschitz_kernels`)
     before they are returned, so they are valid for inference right away (deel-lip refreshes them
@@ -417,7 +422,7 @@ def build(arch: Architecture, lipschitz=None, seed: int = 0, orthogonalization: 
     k = _check_lipschitz_constant(arch, lipschitz)
     tf.keras.utils.set_random_seed(seed)
     n = arch.lipschitz_layer_count
-    factory = _LayerFactory(arch, None if k is None else k ** (1.0 / n), orthogonalization, seed)
+    factory = _LayerFactory(arch, None if k is None else k ** (1.0 / n), orthogonalization, seed, bias)
     name = name or arch.name.lower().replace(" ", "_")
     if arch.encoder_depth is None:
         model = _sequential(factory, arch.layers, arch.input_shape, name)

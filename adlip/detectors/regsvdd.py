@@ -1,0 +1,411 @@
+"""Regularized Deep SVDD: Deep SVDD with bias terms, kept from collapsing by a regularizer.
+
+Chong, Ruff, Kloft and Binder (2020, "Simple and effective prevention of mode collapse in deep
+one-class classification") drop Deep SVDD's rule that the network has no bias terms. A network with
+biases can map every input to the center c (zero weights, bias c) and so reach zero loss while
+learning nothing: *hypersphere collapse*. Two regularizers keep it away from that solution:
+
+* ``"noise"`` (the paper's eq. 4): a linear head on top of the embedding is trained with sigmoid
+  cross-entropy on ``k`` random binary labels, drawn anew for every sample at every step; the head
+  is dropped after training.
+* ``"variance"`` (eq. 5): a hinge on the minibatch variance of the embedding (the sample variance
+  averaged over its dimensions), active while it lies below a threshold ``d``; ``d`` starts at
+  ``variance_threshold`` and is divided by 10 every ``threshold_every`` epochs.
+
+Either enters the loss with the adaptive weight of eqs. 6 and 7, ``L = L_svdd + c_t L_reg`` with
+``c_t = alpha c_{t-1} + beta (1 - alpha) L_svdd / L_reg`` updated at every step from the current
+minibatch (``c_0 = 0``). Chapter :ref:`chap-regularized-deep-svdd` explains and runs it.
+
+Everything named ``PAPER_*`` below is REFERENCE data typed in by hand from the paper, never an adlip
+result; the paper has no MNIST experiments, its one-vs-all numbers are on CIFAR-10 with a pretrained
+ResNet-18.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from adlip import architectures
+from adlip.detectors.base import BaseDetector, Schedule, train_epochs, weight_penalty
+from adlip.detectors.dcae import check_orthogonalization
+from adlip.detectors.deepsvdd import COLLAPSE_RATIO, DeepSVDD
+
+PAPER = ("Chong, Ruff, Kloft & Binder (2020), Simple and effective prevention of mode collapse in deep "
+         "one-class classification")
+# The paper's names for the four models it compares, keyed by (bias, regularizer).
+PAPER_MODEL_NAMES = {(False, "none"): "D. SVDD", (True, "none"): "D. SVDD w/ bias",
+                     (True, "noise"): "D. SVDD w/ bias & noise reg.",
+                     (True, "variance"): "D. SVDD w/ bias & variance reg."}
+# Table III (unsupervised, one-class mode) and Table VI (semi-supervised, one-class mode): CIFAR-10
+# one-vs-all ROC-AUC in percent, mean and standard deviation over the ten normal classes.
+PAPER_CIFAR10_ONE_VS_ALL = {
+    "unsupervised": {"D. SVDD": (67.9, 6.5), "D. SVDD w/ bias": (67.7, 6.1),
+                     "D. SVDD w/ bias & noise reg.": (68.6, 6.4), "D. SVDD w/ bias & variance reg.": (67.6, 5.2)},
+    "semi-supervised": {"D. SVDD": (80.9, 6), "D. SVDD w/ bias": (80.8, 6),
+                        "D. SVDD w/ bias & noise reg.": (81.2, 6), "D. SVDD w/ bias & variance reg.": (80.0, 6)},
+}
+# Section V-B of the paper: its training settings (also reference data).
+PAPER_SETTINGS = dict(network="ImageNet-pretrained ResNet-18 (fine-tuned, no autoencoder pretraining)",
+                      optimizer="Adam", learning_rate=1e-4, head_learning_rate=1e-3, weight_decay=5e-4,
+                      batch_size=50, epochs="30, best epoch chosen on a validation set", c0=0.0, alpha=0.9,
+                      beta=0.5, n_random_labels="grid search over 5, 30, 50, 60, 70, 100, 130, 200",
+                      variance_threshold=0.1, threshold_every=3)
+
+REGULARIZERS = ("none", "noise", "variance")
+# The paper's schedule: 30 epochs of Adam at 1e-4 (the noise head at 10 times that), batch 50, weight decay 5e-4.
+SCHEDULE = Schedule(((30, 1e-4),), batch_size=50, weight_decay=5e-4)
+MONITOR_SIZE = 1000   # training images whose embedding variance is tracked after every epoch
+
+
+def minibatch_variance(outputs):
+    """The paper's eq. 5 statistic: per-dimension sample variance (n - 1) of a batch, averaged over dimensions."""
+    import tensorflow as tf
+
+    n = tf.cast(tf.shape(outputs)[0], outputs.dtype)
+    centred = outputs - tf.reduce_mean(outputs, axis=0, keepdims=True)
+    return tf.reduce_mean(tf.reduce_sum(tf.square(centred), axis=0)) / tf.maximum(n - 1.0, 1.0)
+
+
+def variance_hinge(outputs, threshold):
+    """Eq. 5: ``max(0, d - variance)``, positive only while the batch variance is below ``threshold``."""
+    import tensorflow as tf
+
+    return tf.nn.relu(threshold - minibatch_variance(outputs))
+
+
+def random_label_loss(logits, labels):
+    """Eq. 4: sigmoid cross-entropy averaged over samples and the ``k`` label columns (log 2 at chance)."""
+    import tensorflow as tf
+
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def adaptive_weight(previous, svdd_loss, regularizer_loss, alpha: float, beta: float):
+    """Eq. 7: ``alpha c_{t-1} + beta (1 - alpha) L_svdd / L_reg``.
+
+    While the regularizer is zero (a variance hinge that is not active) the ratio is undefined and
+    the weight keeps its previous value; it multiplies a zero loss then anyway.
+    """
+    import tensorflow as tf
+
+    updated = alpha * previous + beta * (1.0 - alpha) * tf.math.divide_no_nan(svdd_loss, regularizer_loss)
+    return tf.where(regularizer_loss > 0, updated, previous)
+
+
+def embedding_variance(embeddings: np.ndarray) -> float:
+    """Mean over dimensions of the embeddings' variance (the quantity that collapse drives to zero)."""
+    return float(np.asarray(embeddings, dtype=np.float64).var(axis=0).mean())
+
+
+class RegularizedDeepSVDD(DeepSVDD):
+    """One-class Deep SVDD with bias terms and a regularizer against collapse, standard or K-Lipschitz.
+
+    Parameters beyond the common ones:
+
+    * ``regularizer``: "noise" (eq. 4, random-label head), "variance" (eq. 5, minibatch-variance
+      hinge) or "none" (plain Deep SVDD; with ``bias=True`` it is the paper's collapse-prone
+      "D. SVDD w/ bias", with ``bias=False`` Ruff et al.'s bias-free Deep SVDD).
+    * ``bias``: give every convolution and dense layer a bias and the batch norm an offset.
+    * ``n_random_labels``: k, the noise head's number of random binary labels.
+    * ``variance_threshold`` (d_0) and ``threshold_every`` (r): the variance hinge's threshold is
+      ``d_0 / 10 ** floor(epoch / r)``; r is counted in epochs of the unscaled schedule and scaled
+      by ``epochs_scale`` like it (ceil, at least 1), so a shortened run still anneals.
+    * ``alpha``, ``beta``: the adaptive weight of eq. 7 (the paper: 0.9 and 0.5, ``c_0 = 0``).
+    * ``head_rate_factor``: the noise head learns this many times faster than the network (10).
+    * ``orthogonalization``: deel-lip's kernel normalisation in the Lipschitz network.
+
+    The network is the thesis's Deep SVDD network (Lipschitz: deel-lip layers sharing K as
+    ``K ** (1/n)``, so ``network_`` is K-Lipschitz; biases do not change that), built from scratch
+    (a bias-free DCAE cannot initialise it), with Deep SVDD's center c. Training: the paper's
+    schedule (Adam, 30 epochs at 1e-4, batch 50, weight decay 5e-4 on the kernels). Score:
+    ``||phi(x) - c||^2``; the noise head is not part of it.
+
+    Fitted attributes: ``network_``, ``center_``, ``initial_variance_`` and ``final_variance_``
+    (:func:`embedding_variance` of up to 1000 training images before and after training),
+    ``collapsed_`` (the final variance fell below 1e-6 of the initial one; also warns),
+    ``regularizer_weight_`` (c_t after the last step) and ``history_``: per epoch "loss",
+    "svdd_loss", "regularizer_loss" (batch means), "embedding_variance" (as ``final_variance_``,
+    measured after the epoch), "regularizer_weight" (c_t at the end of the epoch),
+    "variance_threshold", "learning_rate", "seconds".
+    """
+
+    objective = "one-class"
+    _state_attributes = BaseDetector._state_attributes + (
+        "center_", "collapsed_", "initial_variance_", "final_variance_", "regularizer_weight_")
+
+    def __init__(self, dataset="mnist", lipschitz=None, seed=0, schedule=None, epochs_scale=1.0,
+                 batch_size=None, verbose=1, contamination=0.1, regularizer="noise", bias=True,
+                 n_random_labels=50, variance_threshold=0.1, threshold_every=3, alpha=0.9, beta=0.5,
+                 head_rate_factor=10.0, orthogonalization="bjorck"):
+        BaseDetector.__init__(self, dataset=dataset, lipschitz=lipschitz, seed=seed, schedule=schedule,
+                              epochs_scale=epochs_scale, batch_size=batch_size, verbose=verbose,
+                              contamination=contamination)
+        self.regularizer = regularizer
+        self.bias = bias
+        self.n_random_labels = n_random_labels
+        self.variance_threshold = variance_threshold
+        self.threshold_every = threshold_every
+        self.alpha = alpha
+        self.beta = beta
+        self.head_rate_factor = head_rate_factor
+        self.orthogonalization = orthogonalization
+
+    def default_schedule(self) -> Schedule:
+        return SCHEDULE
+
+    def _check_params(self) -> None:
+        BaseDetector._check_params(self)
+        if self.regularizer not in REGULARIZERS:
+            raise ValueError(f"regularizer must be one of {REGULARIZERS}, got {self.regularizer!r}")
+        if not isinstance(self.bias, (bool, np.bool_)):
+            raise ValueError(f"bias must be True or False, got {self.bias!r}")
+        for name in ("n_random_labels", "threshold_every"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name, low, high in (("alpha", 0, 1), ("beta", 0, 1), ("variance_threshold", 0, math.inf),
+                                ("head_rate_factor", 0, math.inf)):
+            value = getattr(self, name)
+            closed = name in ("alpha", "beta")
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
+                    or not (low <= value <= high if closed else low < value < high):
+                interval = f"[{low}, {high}]" if closed else "a positive finite number"
+                raise ValueError(f"{name} must be {interval}, got {value!r}")
+        check_orthogonalization(self.orthogonalization)
+
+    @property
+    def paper_name(self) -> str:
+        """The paper's name for this model (Table III's rows); "D. SVDD" for the bias-free plain model."""
+        return PAPER_MODEL_NAMES.get((bool(self.bias), self.regularizer),
+                                     f"D. SVDD w/o bias & {self.regularizer} reg.")
+
+    # -- training --
+    def _threshold_at(self, epoch: int) -> float:
+        return float(self.variance_threshold) / 10.0 ** (epoch // self._scaled(self.threshold_every))
+
+    def _settle_batch_norm(self, x: np.ndarray, rounds: int = 50) -> None:
+        """Move batch norm's running statistics from their initial (0, 1) to the data's.
+
+        A fresh network's inference-mode outputs use those initial statistics, which say nothing about
+        the data, so the center c and the initial embedding variance computed from them would not
+        describe the network that training starts from. Forward passes in training mode (no gradient
+        step) over ``rounds`` batches of the training data fix that; networks without batch norm
+        (the Lipschitz ones) are left as they are.
+        """
+        import tensorflow as tf
+
+        if not any(isinstance(layer, tf.keras.layers.BatchNormalization)
+                   for layer in architectures.iter_layers(self.network_)):
+            return
+        order = np.random.default_rng(self.seed + 1).permutation(len(x))
+        size = self.schedule_.batch_size
+        for index in range(rounds):
+            start = (index * size) % len(x)
+            self.network_(x[order[start:start + size]], training=True)
+
+    def _build_head(self):
+        import tensorflow as tf
+
+        head = tf.keras.layers.Dense(self.n_random_labels, name="random_label_head",
+                                     kernel_initializer=tf.keras.initializers.GlorotUniform(seed=self.seed + 7))
+        head.build((None,) + tuple(self.network_.output_shape[1:]))
+        return head
+
+    def _regularizer_loss(self, head, labels, threshold):
+        """The chosen eq. 4 or eq. 5 as a function of a batch's embeddings (zero for "none")."""
+        import tensorflow as tf
+
+        if self.regularizer == "noise":
+            return lambda outputs: random_label_loss(head(outputs), labels(tf.shape(outputs)[0]))
+        if self.regularizer == "variance":
+            return lambda outputs: variance_hinge(outputs, threshold)
+        return lambda outputs: tf.constant(0.0)
+
+    def _fit(self, x: np.ndarray) -> dict:
+        import tensorflow as tf
+
+        self.network_ = architectures.build(self.architecture, lipschitz=self.lipschitz, seed=self.seed,
+                                            orthogonalization=self.orthogonalization, bias=bool(self.bias))
+        monitor = x[np.random.default_rng(self.seed).permutation(len(x))[:MONITOR_SIZE]]
+        self._settle_batch_norm(x)
+        embeddings = self._embed(x)
+        self.center_ = self._initial_center(embeddings).astype(np.float32)
+        self.initial_variance_ = embedding_variance(self._embed(monitor))
+        network, center, decay = self.network_, tf.constant(self.center_), self.schedule_.weight_decay
+        head = self._build_head() if self.regularizer == "noise" else None
+        generator = tf.random.Generator.from_seed(self.seed)
+        k = self.n_random_labels
+        threshold = tf.Variable(self._threshold_at(0), trainable=False, dtype=tf.float32)
+        weight = tf.Variable(0.0, trainable=False)   # c_0 = 0
+        regularizer = self._regularizer_loss(
+            head, lambda n: tf.cast(generator.uniform((n, k)) < 0.5, tf.float32), threshold)
+        alpha, beta = float(self.alpha), float(self.beta)
+        optimizer = tf.keras.optimizers.Adam(self.schedule_.phases[0][1])
+        head_optimizer = tf.keras.optimizers.Adam(self.schedule_.phases[0][1] * self.head_rate_factor)
+        head_weights = [] if head is None else head.trainable_weights
+
+        @tf.function(reduce_retracing=True)
+        def step(batch):
+            with tf.GradientTape(persistent=True) as tape:
+                outputs = network(batch, training=True)
+                svdd = tf.reduce_mean(tf.reduce_sum(tf.square(outputs - center), axis=1))
+                reg = regularizer(outputs)
+                weight.assign(adaptive_weight(weight, tf.stop_gradient(svdd), tf.stop_gradient(reg), alpha, beta))
+                loss = svdd + weight * reg + weight_penalty(network, decay)
+                if head is not None:
+                    loss += weight_penalty(head, decay)
+            weights = network.trainable_weights
+            optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
+            if head_weights:
+                head_optimizer.apply_gradients(zip(tape.gradient(loss, head_weights), head_weights))
+            del tape
+            return {"loss": loss, "svdd_loss": svdd, "regularizer_loss": reg}
+
+        def start_epoch(epoch):
+            threshold.assign(self._threshold_at(epoch))
+            head_optimizer.learning_rate.assign(optimizer.learning_rate * self.head_rate_factor)
+
+        def end_epoch(epoch, logs):
+            logs["embedding_variance"] = embedding_variance(self._embed(monitor))
+            logs["regularizer_weight"] = float(weight.numpy())
+            logs["variance_threshold"] = float(threshold.numpy())
+
+        history = train_epochs(step, x, self.schedule_, [optimizer], seed=self.seed, verbose=self.verbose,
+                               description=f"Deep SVDD ({self.paper_name}) {self.dataset}"
+                               + ("" if self.lipschitz is None else f" K={self.lipschitz:g}"),
+                               on_epoch_start=start_epoch, on_epoch_end=end_epoch)
+        architectures.refresh_lipschitz_kernels(network)
+        self.regularizer_weight_ = float(weight.numpy())
+        self.final_variance_ = embedding_variance(self._embed(monitor))
+        self.collapsed_ = bool(self.final_variance_ <= COLLAPSE_RATIO * self.initial_variance_)
+        if self.collapsed_:
+            warnings.warn(f"Deep SVDD collapsed: the embeddings' variance fell from {self.initial_variance_:.3g} "
+                          f"to {self.final_variance_:.3g}; scores are close to constant", RuntimeWarning)
+        return history
+
+
+# --- the chapter's experiments ------------------------------------------------------------------
+
+# The four models of the paper's tables, as (bias, regularizer).
+VARIANTS = ((False, "none"), (True, "none"), (True, "noise"), (True, "variance"))
+
+
+@dataclass(frozen=True)
+class RegSVDDBudget:
+    """What the chapter's experiments cost at one profile (stated in every caption).
+
+    The one-vs-rest runs use the paper's schedule scaled by ``epochs_scale`` on ``n_train`` images of
+    each normal class in ``classes``; the collapse demonstration trains on ``demo_train`` images of
+    class 0 for ``demo_epochs`` epochs (``demo_lipschitz_epochs`` for the Lipschitz networks) at the
+    paper's high learning rate ``demo_rate``, where it saw collapse.
+    """
+
+    profile: str
+    epochs_scale: float
+    n_train: int | None
+    n_test: int | None
+    classes: tuple
+    lipschitz: float
+    demo_train: int
+    demo_epochs: int
+    demo_lipschitz_epochs: int
+    demo_rate: float = 1e-2
+
+    @property
+    def epochs(self) -> int:
+        return SCHEDULE.scaled(self.epochs_scale).total_epochs
+
+    def caption(self) -> str:
+        train = "all" if self.n_train is None else str(self.n_train)
+        test = "all" if self.n_test is None else str(self.n_test)
+        return (f"Budget ({self.profile} profile): one-vs-rest on MNIST classes {', '.join(map(str, self.classes))} "
+                f"with {train} training images of the normal class, {self.epochs} epochs of Adam at "
+                f"{SCHEDULE.phases[0][1]:g} (batch {SCHEDULE.batch_size}, weight decay {SCHEDULE.weight_decay:g}), "
+                f"{test} test images, one seed; Lipschitz models K = {self.lipschitz:g}. Collapse demonstration: "
+                f"{self.demo_train} images of class 0, learning rate {self.demo_rate:g}, {self.demo_epochs} epochs "
+                f"(Lipschitz: {self.demo_lipschitz_epochs}).")
+
+
+_BUDGETS = {
+    "smoke": dict(n_train=256, n_test=500, classes=(0,), demo_train=200, demo_epochs=3, demo_lipschitz_epochs=2),
+    "quick": dict(n_train=2000, n_test=None, classes=(0, 1, 2), demo_train=1000, demo_epochs=15,
+                  demo_lipschitz_epochs=8),
+    "full": dict(n_train=None, n_test=None, classes=tuple(range(10)), demo_train=2000, demo_epochs=30,
+                 demo_lipschitz_epochs=30),
+}
+
+
+def regsvdd_budget(profile="quick") -> RegSVDDBudget:
+    """The chapter's budget under an adlip profile: its epochs scale, K from the thesis, the sizes above."""
+    from adlip.profiles import get_profile
+    from adlip.reference import thesis_chosen_constant
+
+    profile = get_profile(profile)
+    if profile.name not in _BUDGETS:
+        raise ValueError(f"no budget for profile {profile.name!r}; choose one of {sorted(_BUDGETS)}")
+    return RegSVDDBudget(profile=profile.name, epochs_scale=profile.epochs_scale,
+                         lipschitz=thesis_chosen_constant("mnist", "deepsvdd-oc"), **_BUDGETS[profile.name])
+
+
+def variant_detector(bias: bool, regularizer: str, lipschitz=None, seed: int = 0, **params) -> RegularizedDeepSVDD:
+    """One of the paper's four models (see ``VARIANTS``), quiet, with any further parameters."""
+    return RegularizedDeepSVDD(bias=bias, regularizer=regularizer, lipschitz=lipschitz, seed=seed, verbose=0,
+                               **params)
+
+
+def collapse_curves(x: np.ndarray, budget: RegSVDDBudget, lipschitz=None, seed: int = 0) -> dict:
+    """Per variant name: the embedding variance before training and after every epoch, and c_t per epoch."""
+    epochs = budget.demo_epochs if lipschitz is None else budget.demo_lipschitz_epochs
+    schedule = Schedule(((epochs, budget.demo_rate),), SCHEDULE.batch_size, SCHEDULE.weight_decay)
+    curves = {}
+    for bias, regularizer in VARIANTS:
+        detector = variant_detector(bias, regularizer, lipschitz, seed, schedule=schedule).fit(x)
+        curves[detector.paper_name] = dict(variance=[detector.initial_variance_] + detector.history_["embedding_variance"],
+                                           weight=detector.history_["regularizer_weight"],
+                                           svdd_loss=detector.history_["svdd_loss"])
+    return curves
+
+
+def run_one_vs_rest(normal_class: int, bias: bool, regularizer: str, lipschitz=None,
+                    budget: RegSVDDBudget | None = None, seed: int = 0) -> dict:
+    """Fit one variant on one normal class at ``budget``; its AUC, final variance and timings."""
+    import time
+
+    from adlip.data import one_vs_rest
+    from adlip.metrics import roc_auc
+
+    budget = budget or regsvdd_budget()
+    split = one_vs_rest("mnist", normal_class, train_size=budget.n_train, test_size=budget.n_test, seed=1234)
+    detector = variant_detector(bias, regularizer, lipschitz, seed, epochs_scale=budget.epochs_scale).fit(split.x_train)
+    started = time.perf_counter()
+    scores = detector.decision_function(split.x_test)
+    return dict(model=detector.paper_name, normal_class=normal_class, lipschitz=lipschitz,
+                auc=roc_auc(split.y_test, scores), variance_ratio=detector.final_variance_ / detector.initial_variance_,
+                train_seconds=detector.train_seconds_, score_seconds=time.perf_counter() - started,
+                detector=detector, x_test=split.x_test)
+
+
+def comparison_rows(results: list) -> list:
+    """Table rows: per model and network, our mean AUC over the classes beside the paper's CIFAR-10 numbers."""
+    from adlip.reference import deep_svdd_paper_auc
+
+    rows = []
+    for lipschitz in sorted({r["lipschitz"] for r in results}, key=lambda k: -1 if k is None else k):
+        for bias, regularizer in VARIANTS:
+            name = PAPER_MODEL_NAMES[(bias, regularizer)]
+            mine = [r for r in results if r["model"] == name and r["lipschitz"] == lipschitz]
+            if not mine:
+                continue
+            classes = [r["normal_class"] for r in mine]
+            paper_mean, paper_std = PAPER_CIFAR10_ONE_VS_ALL["unsupervised"][name]
+            ruff = np.mean([deep_svdd_paper_auc("mnist", c) for c in classes]) if name == "D. SVDD" else None
+            rows.append([name, "standard" if lipschitz is None else f"K = {lipschitz:g}",
+                         f"{100 * np.mean([r['auc'] for r in mine]):.1f}",
+                         " / ".join(f"{100 * r['auc']:.1f}" for r in mine),
+                         "" if ruff is None or lipschitz is not None else f"{ruff:.1f}",
+                         f"{paper_mean} ± {paper_std}"])
+    return rows
