@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -323,7 +324,7 @@ class _AnoGANSurrogate:
 
         from adlip.detectors.anogan import feature_layers
 
-        self.detector = detector
+        self.detector = weakref.proxy(detector)   # the objective cache must not keep the detector alive
         generator, features = detector.generator_, feature_layers(detector.discriminator_)
         weight = float(detector.feature_weight)
 
@@ -363,9 +364,18 @@ class _AnoGANSurrogate:
         return values.numpy(), gradient.numpy()
 
 
+_OBJECTIVES = weakref.WeakKeyDictionary()   # detector -> (its networks, compiled objective)
+
+
 def _objective(detector):
+    """The detector's attack objective, compiled once per fitted network (refitting builds a new one)."""
     family = _check_fitted_detector(detector)
-    return _AnoGANSurrogate(detector) if family == "anogan" else _Objective(detector)
+    networks = (detector.generator_, detector.discriminator_) if family == "anogan" else (detector.lipschitz_network,)
+    cached = _OBJECTIVES.get(detector)
+    if cached is None or len(cached[0]) != len(networks) or any(a is not b for a, b in zip(cached[0], networks)):
+        cached = (networks, _AnoGANSurrogate(detector) if family == "anogan" else _Objective(detector))
+        _OBJECTIVES[detector] = cached
+    return cached[1]
 
 
 def _per_image(values, like):
