@@ -125,6 +125,7 @@ def make_detector(config: RunConfig, verbose: int = 0, cache_dir=None):
                   epochs_scale=config.epochs_scale or profile.epochs_scale)
     if config.algorithm == "anogan":
         options.setdefault("latent_steps", profile.latent_steps)
+        options.setdefault("train_score_size", profile.anogan_train_score_size)
         if config.lipschitz is not None:
             options.setdefault("orthogonalization", profile.gan_orthogonalization)
     elif config.algorithm.startswith("deepsvdd") and cache_dir is not None:

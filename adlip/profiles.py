@@ -30,6 +30,7 @@ class Profile:
     datasets: tuple                # data sets the sweeps cover
     lipschitz_constants: tuple = (0.5, 1.0, 2.0, 5.0, 10.0, 50.0, 100.0)   # experiment 1's grid
     gan_orthogonalization: str = "bjorck"   # Lipschitz GAN layers: "bjorck" (deel-lip) or "spectral"
+    anogan_train_score_size: int = 500      # training images AnoGAN scores for its threshold
 
     def epochs(self, epochs: int) -> int:
         """A schedule phase of ``epochs`` epochs under this profile (never fewer than one)."""
@@ -49,12 +50,13 @@ PROFILES = {
         name="smoke", epochs_scale=0.001, train_size=256, test_size=500, anogan_test_size=100,
         latent_steps=5, seeds=(0,), lip_rounds=3, lip_pairs_per_round=4096, lip_seconds_per_round=None,
         ascent_starts=8, ascent_steps=5, classes=(0,), datasets=("mnist",),
-        lipschitz_constants=(1.0, 10.0), gan_orthogonalization="spectral"),
+        lipschitz_constants=(1.0, 10.0), gan_orthogonalization="spectral", anogan_train_score_size=50),
     "quick": Profile(
-        name="quick", epochs_scale=0.08, train_size=None, test_size=None, anogan_test_size=1000,
-        latent_steps=100, seeds=(0,), lip_rounds=10, lip_pairs_per_round=1_000_000,
+        name="quick", epochs_scale=0.08, train_size=None, test_size=None, anogan_test_size=500,
+        latent_steps=50, seeds=(0,), lip_rounds=10, lip_pairs_per_round=1_000_000,
         lip_seconds_per_round=None, ascent_starts=64, ascent_steps=100,
-        classes=tuple(range(10)), datasets=("mnist", "cifar10"), gan_orthogonalization="spectral"),
+        classes=tuple(range(10)), datasets=("mnist", "cifar10"), gan_orthogonalization="spectral",
+        anogan_train_score_size=200),
     "full": Profile(
         name="full", epochs_scale=1.0, train_size=None, test_size=None, anogan_test_size=1000,
         latent_steps=500, seeds=(0, 1, 2), lip_rounds=10, lip_pairs_per_round=None,

@@ -144,3 +144,60 @@ def test_selection_score_bad_input():
         metrics.selection_score({1: 0.9}, {2: 0.1})
     with pytest.raises(ValueError, match="zero"):
         metrics.selection_score({1: 0.9}, {1: 0.0})
+
+
+def exact_jacobian_norm(layer, shape):
+    """Largest singular value of a layer's linear part from its full Jacobian (small layers only)."""
+    import tensorflow as tf
+    v = tf.zeros((1,) + shape)
+    with tf.GradientTape() as tape:
+        tape.watch(v)
+        out = layer(v, training=False)
+    jacobian = tape.jacobian(out, v).numpy().reshape(int(np.prod(out.shape)), int(np.prod(shape)))
+    return float(np.linalg.svd(jacobian, compute_uv=False)[0])
+
+
+def test_upper_bound_of_a_dense_layer_is_its_spectral_norm():
+    matrix, norm = linear_map()
+    assert metrics.lipschitz_upper_bound(keras_linear(matrix)).value == pytest.approx(norm, rel=1e-5)
+
+
+@pytest.mark.parametrize("kind, strides", [("Conv2D", 1), ("Conv2D", 2), ("Conv2DTranspose", 2)])
+def test_upper_bound_of_a_convolution_matches_its_jacobian(kind, strides):
+    import tensorflow as tf
+    tf.keras.utils.set_random_seed(0)
+    layer = getattr(tf.keras.layers, kind)(4, 3, strides=strides, padding="same")
+    model = tf.keras.Sequential([tf.keras.Input((6, 6, 2)), layer])
+    expected = exact_jacobian_norm(layer, (6, 6, 2))
+    assert metrics.lipschitz_upper_bound(model).value == pytest.approx(expected, rel=1e-4)
+
+
+def test_upper_bound_multiplies_layers_and_counts_activation_slopes():
+    import tensorflow as tf
+    matrix, norm = linear_map()
+    model = tf.keras.Sequential([tf.keras.Input((50,)), tf.keras.layers.Dense(20, use_bias=False),
+                                 tf.keras.layers.LeakyReLU(0.1), tf.keras.layers.Activation("sigmoid"),
+                                 tf.keras.layers.Reshape((4, 5, 1)), tf.keras.layers.MaxPooling2D(2)])
+    model.layers[0].set_weights([matrix.T.astype(np.float32)])
+    bound = metrics.lipschitz_upper_bound(model)
+    assert bound.value == pytest.approx(norm * 0.25, rel=1e-5)
+    assert [kind for _, kind, _ in bound.layers] == ["Dense", "LeakyReLU", "Activation", "Reshape",
+                                                    "MaxPooling2D"]
+    x = np.random.default_rng(0).standard_normal((100, 50)).astype(np.float32)
+    assert metrics.lipschitz_gradient_ascent(model, x, steps=50).value <= bound.value * (1 + 1e-4)
+
+
+def test_upper_bound_refuses_layers_it_does_not_know():
+    import tensorflow as tf
+    model = tf.keras.Sequential([tf.keras.Input((4,)), tf.keras.layers.Softmax()])
+    with pytest.raises(ValueError, match="does not know the Lipschitz constant"):
+        metrics.lipschitz_upper_bound(model)
+
+
+def test_gradient_ascent_stops_at_its_time_budget():
+    matrix, _ = linear_map()
+    x = np.random.default_rng(1).standard_normal((200, 50)).astype(np.float32)
+    found = metrics.lipschitz_gradient_ascent(keras_linear(matrix), x, steps=100_000, seconds=1.0)
+    assert len(found.history) < 100_000 and found.seconds < 30
+    with pytest.raises(ValueError, match="seconds"):
+        metrics.lipschitz_gradient_ascent(keras_linear(matrix), x, seconds=0)
