@@ -447,9 +447,10 @@ def pgd_attack(detector, X, direction="raise", norm="l2", epsilon=1.0, steps=20,
 
     ``direction="raise"`` pushes every score up (normal images -> false alarms), ``"lower"`` down
     (anomalies -> evasions). Each image stays within ``epsilon`` (a number, or one budget per
-    image, e.g. its certified radius) of itself in ``norm`` ("l2" or "linf") and inside ``domain=(low, high)`` (None: unbounded). ``steps`` steps of
-    ``step_size`` (None: ``2.5 epsilon / steps``), each the steepest step in the attack's norm
-    (the gradient's sign for L-inf, the normalised gradient for L2), followed by the projection.
+    image, e.g. its certified radius) of itself in ``norm`` ("l2" or "linf") and inside
+    ``domain=(low, high)`` (None: unbounded). ``steps`` steps of ``step_size`` (None:
+    ``2.5 epsilon / steps``), each the steepest step in the attack's norm (the gradient's sign
+    for L-inf, the normalised gradient for L2), followed by the projection.
     ``random_start`` begins at a seeded random point of the ball. Per image the iterate with the
     best attacked score is kept (for AnoGAN: the last one, since the surrogate only approximates
     the score). ``batch_size`` images are attacked at a time.

@@ -73,16 +73,18 @@ chapter_started = time.perf_counter()
 # longer than the smoke budget).
 CHAPTER_BUDGET = {
     "smoke": dict(train_size=256, attacked=24, steps=3, l2=(0.0, 0.5, 2.0), linf=(0.0, 0.02, 0.1),
-                  radii=np.linspace(0, 1, 6), anogan_lipschitz=False, anogan_train=256, anogan_train_scores=32,
-                  anogan_test=50, anogan_attacked=4, anogan_steps=2, anogan_l2=(0.0, 2.0), anogan_linf=(0.0, 0.1)),
+                  radii=np.r_[0, np.geomspace(1e-3, 2, 8)],
+                  anogan_lipschitz=False, anogan_train=256, anogan_train_scores=32, anogan_test=50,
+                  anogan_attacked=4, anogan_steps=2, anogan_l2=(0.0, 2.0), anogan_linf=(0.0, 0.1)),
     "quick": dict(train_size=2000, attacked=100, steps=10, l2=(0.0, 0.25, 0.5, 1.0, 2.0, 4.0),
-                  linf=(0.0, 0.01, 0.02, 0.05, 0.1), radii=np.linspace(0, 1.5, 16), anogan_lipschitz=True,
-                  anogan_train=2000, anogan_train_scores=100, anogan_test=100, anogan_attacked=10, anogan_steps=5,
-                  anogan_l2=(0.0, 1.0, 4.0), anogan_linf=(0.0, 0.02, 0.1)),
+                  linf=(0.0, 0.01, 0.02, 0.05, 0.1), radii=np.r_[0, np.geomspace(1e-3, 4, 40)],
+                  anogan_lipschitz=True, anogan_train=2000, anogan_train_scores=100, anogan_test=100,
+                  anogan_attacked=10, anogan_steps=5, anogan_l2=(0.0, 1.0, 4.0), anogan_linf=(0.0, 0.02, 0.1)),
     "full": dict(train_size=None, attacked=500, steps=50, l2=(0.0, 0.25, 0.5, 1.0, 2.0, 4.0),
-                 linf=(0.0, 0.01, 0.02, 0.05, 0.1), radii=np.linspace(0, 1.5, 31), anogan_lipschitz=True,
-                 anogan_train=None, anogan_train_scores=500, anogan_test=1000, anogan_attacked=100, anogan_steps=20,
-                 anogan_l2=(0.0, 0.25, 0.5, 1.0, 2.0, 4.0), anogan_linf=(0.0, 0.01, 0.02, 0.05, 0.1)),
+                 linf=(0.0, 0.01, 0.02, 0.05, 0.1), radii=np.r_[0, np.geomspace(1e-3, 4, 80)],
+                 anogan_lipschitz=True, anogan_train=None, anogan_train_scores=500, anogan_test=1000,
+                 anogan_attacked=100, anogan_steps=20, anogan_l2=(0.0, 0.25, 0.5, 1.0, 2.0, 4.0),
+                 anogan_linf=(0.0, 0.01, 0.02, 0.05, 0.1)),
 }[budget.name]
 {k: v for k, v in CHAPTER_BUDGET.items() if k != "radii"}
 
@@ -411,37 +413,42 @@ for name, detector in certifiable.items():
 figure, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharex=True)
 for (name, result), color in zip(certificates.items(), plt.cm.tab10.colors):
     attacked = curves[name, "l2"]
-    axes[0].plot(radii, 100 * result["accuracy"], color=color, label=name)
-    axes[0].plot(CHAPTER_BUDGET["l2"], 100 * np.asarray(attacked.accuracy), color=color, linestyle=":", marker=".")
-    axes[1].plot(radii, 100 * result["auroc"], color=color, label=name)
-    axes[1].plot(CHAPTER_BUDGET["l2"], 100 * np.asarray(attacked.auc), color=color, linestyle=":", marker=".")
-axes[0].set(xlabel="L2 radius (range units)", ylabel="accuracy (%)", xlim=(0, radii.max()))
-axes[1].set(xlabel="L2 radius (range units)", ylabel="ROC-AUC (%)")
+    for axis, certified, under_attack in ((axes[0], result["accuracy"], attacked.accuracy),
+                                          (axes[1], result["auroc"], attacked.auc)):
+        axis.plot(radii, 100 * certified, color=color, label=name)
+        axis.plot(CHAPTER_BUDGET["l2"], 100 * np.asarray(under_attack), color=color, linestyle="none",
+                  marker="o", markerfacecolor="none")
+for axis, label in zip(axes, ("accuracy (%)", "ROC-AUC (%)")):
+    axis.set(xlabel="L2 radius (range units)", ylabel=label, xlim=(0, radii.max()))
+    axis.set_xscale("symlog", linthresh=radii[1])   # linear below the smallest positive radius, then logarithmic
 axes[0].legend(fontsize=8)
 figure.tight_layout()
 
 # %% [markdown]
 # *Figure: certified accuracy (left) and certified ROC-AUC (right) against the $L_2$ radius
-# (solid lines, lower bounds), with the accuracy and ROC-AUC under the $L_2$ attack (dotted,
-# upper bounds), for the detectors whose score has a provable constant. Same test images and
-# budget as the attack figures.*
+# (lines, lower bounds), with the accuracy and ROC-AUC under the $L_2$ attack at its budgets
+# (open circles, upper bounds), for the detectors whose score has a provable constant; the radius axis is
+# logarithmic above the smallest positive radius. Same test images and budget as the attack
+# figures.*
 
 # %%
+TABLE_RADII = (0.01, 0.1)
 rows = []
 for name, result in certificates.items():
     certificate, width = result["certificate"], result["width"]
     correct = certificate.predictions == result["labels"]
     radius = certificate.radius[correct] / width
-    rows.append([name, f"{certificate.lipschitz:.4g}", f"{100 * correct.mean():.1f}",
-                 f"{np.median(radius):.3g}", f"{np.quantile(radius, 0.9):.3g}",
-                 f"{100 * result['auroc'][np.searchsorted(radii, 0.1)]:.1f}"])
-markdown_table(["detector", "L", "accuracy (%)", "median certified radius", "90% quantile",
-                f"certified ROC-AUC at r = {radii[np.searchsorted(radii, 0.1)]:g} (%)"], rows)
+    auroc = robustness.certified_auroc_curve(result["labels"], certificate.scores, certificate.lipschitz,
+                                             np.asarray(TABLE_RADII) * width)
+    rows.append([name, f"{certificate.lipschitz:.4g}", f"{100 * correct.mean():.1f}", f"{np.median(radius):.3g}",
+                 f"{np.quantile(radius, 0.9):.3g}"] + [f"{100 * value:.1f}" for value in auroc])
+markdown_table(["detector", "L", "accuracy (%)", "median certified radius", "90% quantile"]
+               + [f"certified ROC-AUC at r = {r:g} (%)" for r in TABLE_RADII], rows)
 
 # %% [markdown]
 # *Table: certificates of the correctly classified attacked test images: median and 90% quantile
 # of the certified $L_2$ radius {eq}`eq-certified-radius` (range units), and the certified
-# ROC-AUC at a small radius. Budget as in the attack figures.*
+# ROC-AUC at two small radii. Budget as in the attack figures.*
 #
 # The certified radii are small next to the budgets at which the attacks succeed: between the
 # solid and the dotted curves lies the part of robustness that the certificate cannot see, either
