@@ -187,25 +187,29 @@ class RegularizedDeepSVDD(DeepSVDD):
     def _threshold_at(self, epoch: int) -> float:
         return float(self.variance_threshold) / 10.0 ** (epoch // self._scaled(self.threshold_every))
 
-    def _settle_batch_norm(self, x: np.ndarray, rounds: int = 50) -> None:
-        """Move batch norm's running statistics from their initial (0, 1) to the data's.
+    def _settle_batch_norm(self, x: np.ndarray) -> None:
+        """Set batch norm's running statistics to those of (up to ``MONITOR_SIZE``) training images.
 
-        A fresh network's inference-mode outputs use those initial statistics, which say nothing about
-        the data, so the center c and the initial embedding variance computed from them would not
-        describe the network that training starts from. Forward passes in training mode (no gradient
-        step) over ``rounds`` batches of the training data fix that; networks without batch norm
-        (the Lipschitz ones) are left as they are.
+        A fresh network's inference-mode outputs use the initial statistics (mean 0, variance 1), which
+        say nothing about the data, so the center c and the initial embedding variance computed from
+        them would not describe the network that training starts from. One training-mode forward pass
+        with the momentum set to 0 replaces the running statistics by that batch's, layer after layer
+        (no gradient step); networks without batch norm (the Lipschitz ones) are left as they are.
         """
         import tensorflow as tf
 
-        if not any(isinstance(layer, tf.keras.layers.BatchNormalization)
-                   for layer in architectures.iter_layers(self.network_)):
-            return
-        order = np.random.default_rng(self.seed + 1).permutation(len(x))
-        size = self.schedule_.batch_size
-        for index in range(rounds):
-            start = (index * size) % len(x)
-            self.network_(x[order[start:start + size]], training=True)
+        norms = [layer for layer in architectures.iter_layers(self.network_)
+                 if isinstance(layer, tf.keras.layers.BatchNormalization)]
+        momenta = [layer.momentum for layer in norms]
+        for layer in norms:
+            layer.momentum = 0.0
+        try:
+            if norms:
+                self.network_(x[np.random.default_rng(self.seed + 1).permutation(len(x))[:MONITOR_SIZE]],
+                              training=True)
+        finally:
+            for layer, momentum in zip(norms, momenta):
+                layer.momentum = momentum
 
     def _build_head(self):
         import tensorflow as tf
@@ -248,7 +252,8 @@ class RegularizedDeepSVDD(DeepSVDD):
         head_optimizer = tf.keras.optimizers.Adam(self.schedule_.phases[0][1] * self.head_rate_factor)
         head_weights = [] if head is None else head.trainable_weights
 
-        @tf.function(reduce_retracing=True)
+        # One trace for every batch size (the last batch is smaller): tracing a deel-lip network costs seconds.
+        @tf.function(input_signature=[tf.TensorSpec((None,) + tuple(x.shape[1:]), tf.float32)])
         def step(batch):
             with tf.GradientTape(persistent=True) as tape:
                 outputs = network(batch, training=True)
@@ -314,6 +319,7 @@ class RegSVDDBudget:
     demo_epochs: int
     demo_lipschitz_epochs: int
     demo_rate: float = 1e-2
+    auc_variants: tuple = VARIANTS   # which of the four models the one-vs-rest runs train
 
     @property
     def epochs(self) -> int:
@@ -323,15 +329,27 @@ class RegSVDDBudget:
         train = "all" if self.n_train is None else str(self.n_train)
         test = "all" if self.n_test is None else str(self.n_test)
         return (f"Budget ({self.profile} profile): one-vs-rest on MNIST classes {', '.join(map(str, self.classes))} "
-                f"with {train} training images of the normal class, {self.epochs} epochs of Adam at "
+                f"with {train} training images of the normal class, {_plural(self.epochs, 'epoch')} of Adam at "
                 f"{SCHEDULE.phases[0][1]:g} (batch {SCHEDULE.batch_size}, weight decay {SCHEDULE.weight_decay:g}), "
                 f"{test} test images, one seed; Lipschitz models K = {self.lipschitz:g}. Collapse demonstration: "
-                f"{self.demo_train} images of class 0, learning rate {self.demo_rate:g}, {self.demo_epochs} epochs "
-                f"(Lipschitz: {self.demo_lipschitz_epochs}).")
+                f"{self.demo_train} images of class 0, learning rate {self.demo_rate:g}, {_plural(self.demo_epochs, 'epoch')} "
+                f"(Lipschitz: {self.demo_lipschitz_epochs})." + self._variants_note())
+
+    def _variants_note(self) -> str:
+        if tuple(self.auc_variants) == VARIANTS:
+            return ""
+        names = ", ".join(PAPER_MODEL_NAMES[variant] for variant in self.auc_variants)
+        return f" One-vs-rest runs only for: {names}"
+
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 _BUDGETS = {
-    "smoke": dict(n_train=256, n_test=500, classes=(0,), demo_train=200, demo_epochs=3, demo_lipschitz_epochs=2),
+    "smoke": dict(n_train=256, n_test=500, classes=(0,), demo_train=200, demo_epochs=3, demo_lipschitz_epochs=2,
+                  auc_variants=((True, "none"), (True, "noise"))),
     "quick": dict(n_train=2000, n_test=None, classes=(0, 1, 2), demo_train=1000, demo_epochs=15,
                   demo_lipschitz_epochs=8),
     "full": dict(n_train=None, n_test=None, classes=tuple(range(10)), demo_train=2000, demo_epochs=30,
@@ -358,7 +376,8 @@ def variant_detector(bias: bool, regularizer: str, lipschitz=None, seed: int = 0
 
 
 def collapse_curves(x: np.ndarray, budget: RegSVDDBudget, lipschitz=None, seed: int = 0) -> dict:
-    """Per variant name: the embedding variance before training and after every epoch, and c_t per epoch."""
+    """Per variant name: the embedding variance before training and after every epoch, c_t per epoch, the
+    SVDD loss per epoch and the fitted detector."""
     epochs = budget.demo_epochs if lipschitz is None else budget.demo_lipschitz_epochs
     schedule = Schedule(((epochs, budget.demo_rate),), SCHEDULE.batch_size, SCHEDULE.weight_decay)
     curves = {}
@@ -366,7 +385,7 @@ def collapse_curves(x: np.ndarray, budget: RegSVDDBudget, lipschitz=None, seed: 
         detector = variant_detector(bias, regularizer, lipschitz, seed, schedule=schedule).fit(x)
         curves[detector.paper_name] = dict(variance=[detector.initial_variance_] + detector.history_["embedding_variance"],
                                            weight=detector.history_["regularizer_weight"],
-                                           svdd_loss=detector.history_["svdd_loss"])
+                                           svdd_loss=detector.history_["svdd_loss"], detector=detector)
     return curves
 
 
