@@ -133,6 +133,80 @@ def lipschitz_lower_bound(f, x, rounds: int = 10, pairs_per_round: int | None = 
                           time.perf_counter() - start)
 
 
+def _timed_pair_search(f, draw_pair_batch, seconds: float) -> tuple:
+    """Largest ratio over pair batches drawn by ``draw_pair_batch()`` until ``seconds`` have passed."""
+    f = as_numpy_function(f)
+    start, best, pairs = time.perf_counter(), 0.0, 0
+    while not pairs or time.perf_counter() - start < seconds:
+        a, b = draw_pair_batch()
+        fa = f(a).reshape(len(a), -1).astype(np.float64)
+        fb = f(b).reshape(len(b), -1).astype(np.float64)
+        distance = np.linalg.norm((a - b).reshape(len(a), -1).astype(np.float64), axis=1)
+        ok = distance > 0
+        best = max(best, float((np.linalg.norm(fa - fb, axis=1)[ok] / distance[ok]).max(initial=0.0)))
+        pairs += len(a)
+    return best, pairs
+
+
+def random_image_lipschitz_bound(f, input_shape, domain=(0.0, 1.0), seconds: float = 10.0, seed: int = 0,
+                                 batch_size: int = 512) -> tuple:
+    """Lower bound from pairs of uniformly random images in ``domain``: ``(best ratio, pairs tried)``.
+
+    Fresh images every batch, so unlike the test-pair metric the search is not limited to a fixed
+    set; but random images are far from the data and from each other, where networks are flat.
+    """
+    low, high = domain
+    rng = np.random.default_rng(seed)
+
+    def draw():
+        return tuple(rng.uniform(low, high, (batch_size,) + tuple(input_shape)).astype(np.float32)
+                     for _ in range(2))
+    return _timed_pair_search(f, draw, seconds)
+
+
+def local_perturbation_lipschitz_bound(f, x, radius: float = 0.1, seconds: float = 10.0, seed: int = 0,
+                                       batch_size: int = 512, domain=None) -> tuple:
+    """Lower bound from test inputs and random points at L2 distance ``radius`` around them.
+
+    Measures local slopes, which bound the constant as well as far pairs do (the constant is the
+    largest gradient norm); returns ``(best ratio, pairs tried)``.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    rng = np.random.default_rng(seed)
+
+    def draw():
+        a = x[rng.integers(0, len(x), batch_size)]
+        step = rng.standard_normal(a.shape).astype(np.float32)
+        step *= radius / np.linalg.norm(step.reshape(len(a), -1), axis=1).reshape((-1,) + (1,) * (a.ndim - 1))
+        b = a + step
+        return a, (np.clip(b, *domain) if domain is not None else b)
+    return _timed_pair_search(f, draw, seconds)
+
+
+def compare_lipschitz_estimators(model, x, seconds: float = 10.0, domain=(0.0, 1.0), seed: int = 0,
+                                 radius: float = 0.1) -> dict:
+    """Every lower-bound estimator at the same time budget, and the guaranteed upper bound.
+
+    Returns ``{name: value}`` for "test pairs" (the thesis's eq. 5.1, 10 rounds sharing the
+    budget), "random images", "local perturbations", "gradient ascent" (starting from test pairs,
+    kept in ``domain``) and "upper bound" (product of layer norms; None if a layer is unknown).
+    """
+    x = np.asarray(x, dtype=np.float32)
+    values = {
+        "test pairs": lipschitz_lower_bound(model, x, rounds=10, seconds_per_round=seconds / 10, seed=seed).value,
+        "random images": random_image_lipschitz_bound(model, x.shape[1:], domain, seconds, seed)[0],
+        "local perturbations": local_perturbation_lipschitz_bound(model, x, radius, seconds, seed,
+                                                                  domain=domain)[0],
+        "gradient ascent": lipschitz_gradient_ascent(model, x, starts=64, steps=100_000, seed=seed,
+                                                     domain=domain, seconds=seconds).value,
+    }
+    try:
+        values["upper bound"] = lipschitz_upper_bound(model, seed=seed).value
+    except ValueError:
+        values["upper bound"] = None
+    return values
+
+
 def naive_lipschitz_lower_bound(f, x, pairs: int, seed: int = 0) -> float:
     """One pair at a time, two network calls per pair: the slow reference the benchmark compares to."""
     f = as_numpy_function(f)

@@ -201,3 +201,27 @@ def test_gradient_ascent_stops_at_its_time_budget():
     assert len(found.history) < 100_000 and found.seconds < 30
     with pytest.raises(ValueError, match="seconds"):
         metrics.lipschitz_gradient_ascent(keras_linear(matrix), x, seconds=0)
+
+
+def test_every_estimator_stays_below_the_upper_bound_of_a_linear_map():
+    matrix, norm = linear_map()
+    x = np.random.default_rng(1).standard_normal((200, 50)).astype(np.float32)
+    values = metrics.compare_lipschitz_estimators(keras_linear(matrix), x, seconds=2.0, domain=(-5.0, 5.0))
+    assert values["upper bound"] == pytest.approx(norm, rel=1e-5)
+    lower = [values[name] for name in ("test pairs", "random images", "local perturbations", "gradient ascent")]
+    assert all(0 < v <= norm * (1 + 1e-4) for v in lower), values
+    assert values["gradient ascent"] > values["test pairs"]
+
+
+def test_random_image_and_perturbation_bounds_are_seeded_and_stay_in_the_domain():
+    calls = []
+
+    def f(z):
+        calls.append(z)
+        return 2 * z
+    value, pairs = metrics.random_image_lipschitz_bound(f, (3,), domain=(0.0, 1.0), seconds=0.01, seed=0)
+    assert value == pytest.approx(2.0) and pairs >= 512
+    assert all(0.0 <= c.min() and c.max() <= 1.0 for c in calls)
+    x = np.random.default_rng(0).random((20, 3)).astype(np.float32)
+    value, _ = metrics.local_perturbation_lipschitz_bound(f, x, radius=0.1, seconds=0.01, domain=(0.0, 1.0))
+    assert value == pytest.approx(2.0)
