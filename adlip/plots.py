@@ -445,3 +445,30 @@ def overlay_reconstructions(images, reconstructions, title=None, ncols=3):
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def estimator_bars(results: dict, constants: dict | None = None, title=None):
+    """Grouped bars (log scale): each model's Lipschitz estimates, with its guaranteed K as a line.
+
+    ``results`` maps a model's label to ``{estimator name: value}`` (None values are skipped);
+    ``constants`` maps labels of Lipschitz models to their K.
+    """
+    labels = list(results)
+    names = list(dict.fromkeys(name for values in results.values() for name in values))
+    fig, ax = _subplots(width=max(6.0, 1.6 * len(labels)), height=3.8)
+    width = 0.8 / len(names)
+    for i, name in enumerate(names):
+        values = [results[label].get(name) for label in labels]
+        xs = [j + (i - (len(names) - 1) / 2) * width for j, v in enumerate(values) if v]
+        ax.bar(xs, [v for v in values if v], width, label=name, color=f"C{i}")
+    for j, label in enumerate(labels):
+        if constants and label in constants:
+            ax.hlines(constants[label], j - 0.45, j + 0.45, colors="black", linestyles="--")
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_ylabel("Lipschitz constant (estimate)")
+    ax.legend(fontsize="small", ncol=2)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
