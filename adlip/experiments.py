@@ -33,7 +33,7 @@ COMPANION_ALGORITHMS = ("hkr", "vae", "realnvp")
 ALGORITHMS = DEEP_ALGORITHMS + BASELINE_ALGORITHMS + COMPANION_ALGORITHMS
 # The pixel scaling each detector is built for (adlip.data.one_vs_rest's ``scaling``); "gcn" otherwise.
 SCALINGS = {"anogan": "tanh", "hkr": "tanh", "vae": "unit"}
-EXPERIMENTS = ("exp1", "exp2", "baselines")
+EXPERIMENTS = ("exp1", "exp2", "baselines", "companions")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -276,7 +276,22 @@ def baselines_grid(profile: str) -> list:
             for algorithm in BASELINE_ALGORITHMS for seed in budget.seeds]
 
 
-GRIDS = {"exp1": exp1_grid, "exp2": exp2_grid, "baselines": baselines_grid}
+# The companion detectors in the cross-method comparison, each at the constant its paper uses: the
+# VAE's encoder at eq. 7's M for 10 latent dimensions (5), RobustRealNVP's couplings at k = 2. The
+# one-class HKR classifier has its own records (``python -m adlip.detectors.hkr``), since it needs
+# its paper's per-budget architecture.
+COMPANION_RUNS = (("vae", 5.0), ("realnvp", 2.0))
+
+
+def companions_grid(profile: str) -> list:
+    """The companion papers' detectors on experiment 2's one-vs-rest tasks, for the comparison table."""
+    budget = get_profile(profile)
+    return [RunConfig(algorithm, dataset, normal_class, k, seed, profile, experiment="companions")
+            for dataset in budget.datasets for normal_class in budget.classes
+            for algorithm, k in COMPANION_RUNS for seed in budget.seeds]
+
+
+GRIDS = {"exp1": exp1_grid, "exp2": exp2_grid, "baselines": baselines_grid, "companions": companions_grid}
 
 
 def grid(experiment: str, profile: str, datasets=None) -> list:

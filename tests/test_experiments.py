@@ -182,3 +182,11 @@ def test_companion_detectors_run_through_the_runner(algorithm, lipschitz, scalin
     assert record["status"] == "ok" and 0 <= record["auc"] <= 1 and record["algorithm"] == algorithm
     assert record["lip_lower_bound"] <= lipschitz * (1 + 1e-3)
     assert record["lip_gradient_ascent"] <= lipschitz * (1 + 1e-3)
+
+
+def test_companions_grid_uses_each_papers_constant():
+    from adlip.detectors.vae import eq7_lipschitz
+    configs = experiments.grid("companions", "quick", datasets=["mnist"])
+    constants = {c.algorithm: c.lipschitz for c in configs}
+    assert constants == {"vae": float(eq7_lipschitz(10)), "realnvp": 2.0}
+    assert {c.normal_class for c in configs} == set(range(10))
