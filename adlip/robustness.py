@@ -141,11 +141,8 @@ def _final_slope(model) -> float:
         kind = layer.__class__.__name__
         if kind in ("Reshape", "Flatten"):
             continue
-        activation = getattr(layer, "activation", None)
-        is_activation_layer = kind == "Activation"
-        if is_activation_layer and getattr(activation, "__name__", "") == "sigmoid":
-            return SIGMOID_SLOPE
-        return 1.0
+        is_sigmoid = kind == "Activation" and getattr(layer.activation, "__name__", "") == "sigmoid"
+        return SIGMOID_SLOPE if is_sigmoid else 1.0
     return 1.0
 
 

@@ -154,11 +154,12 @@ print(budget.caption())
 outputs = tf.random.stateless_normal((50, 32), seed=(seed, 1))
 labels = tf.cast(tf.random.stateless_uniform((50, 8), seed=(seed, 2)) < 0.5, tf.float32)
 markdown_table(["quantity", "value"], [
-    ["eq. (noise), logits all zero", f"{float(regsvdd.random_label_loss(tf.zeros((50, 8)), labels)):.4f} "
+    ["random-label loss, all logits 0", f"{float(regsvdd.random_label_loss(tf.zeros((50, 8)), labels)):.4f} "
                                      f"(log 2 = {np.log(2):.4f})"],
     ["minibatch variance of N(0, 1) embeddings", f"{float(regsvdd.minibatch_variance(outputs)):.3f}"],
-    ["eq. (hinge) at d = 1.5", f"{float(regsvdd.variance_hinge(outputs, 1.5)):.3f}"],
-    ["eq. (weight), c = 0, L_svdd = 2, L_reg = 0.5", f"{float(regsvdd.adaptive_weight(0.0, 2.0, 0.5, 0.9, 0.5)):.3f}"],
+    ["variance hinge at d = 1.5", f"{float(regsvdd.variance_hinge(outputs, 1.5)):.3f}"],
+    ["adaptive weight after one step from c = 0, L_svdd = 2, L_reg = 0.5",
+     f"{float(regsvdd.adaptive_weight(0.0, 2.0, 0.5, 0.9, 0.5)):.3f}"],
 ])
 
 # %% [markdown]
@@ -172,8 +173,9 @@ markdown_table(["quantity", "value"], [
 #
 # A detail of our implementation matters here: batch norm's running statistics start at mean 0 and
 # variance 1, which says nothing about the data, so the center and the first variance would
-# describe a network that training never sees. Before computing $\mathbf{c}$ the detector runs
-# forward passes in training mode (no gradient steps) to let the statistics settle.
+# describe a network that training never sees. Before computing $\mathbf{c}$ the detector runs one
+# forward pass in training mode over up to 1000 training images with the momentum set to zero (no
+# gradient step), which replaces the running statistics by those of the data.
 
 # %%
 demo = one_vs_rest("mnist", 0, train_size=budget.demo_train, test_size=budget.n_test, seed=1234)
@@ -183,11 +185,12 @@ curves = {"standard": regsvdd.collapse_curves(demo.x_train, budget, None, seed)}
 # The Lipschitz networks of the thesis have no batch norm; their deel-lip layers keep every kernel's
 # singular values at $K^{1/n}$ (Björck orthonormalisation), so the network cannot shrink its weights
 # towards zero. It can still discard directions (leaky ReLUs, max pooling, a last layer that maps 196
-# features to 32), and a bias can still take over the output. We train the same four models with $K$ as the thesis chose it for
-# the one-class Deep SVDD on MNIST.
+# features to 32), and a bias can still take over the output. We train the same four models with
+# the $K$ the thesis chose for the one-class Deep SVDD on MNIST.
 
 # %%
-curves[f"Lipschitz, K = {budget.lipschitz:g}"] = regsvdd.collapse_curves(demo.x_train, budget, budget.lipschitz, seed)
+lipschitz_name = f"Lipschitz, K = {budget.lipschitz:g}"
+curves[lipschitz_name] = regsvdd.collapse_curves(demo.x_train, budget, budget.lipschitz, seed)
 
 
 def variance_figure(curves):
@@ -327,7 +330,8 @@ def auc_verdict(results):
         best = max(means, key=means.get)
         spread = max(means.values()) - min(means.values())
         network = "standard" if lipschitz is None else f"Lipschitz (K = {lipschitz:g})"
-        lines.append(f"* {network}: best mean AUC {means[best]:.1f} ({best}); the {len(means)} models span {spread:.1f} points.")
+        lines.append(f"* {network}: best mean AUC {means[best]:.1f} ({best}); the {len(means)} models span "
+                     f"{spread:.1f} points.")
     lines.append("* The paper's four CIFAR-10 means span 1.0 point (67.6 to 68.6).")
     return Markdown("**What this run says.**\n\n" + "\n".join(lines))
 

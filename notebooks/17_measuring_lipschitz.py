@@ -148,7 +148,7 @@ for label, values in results.items():
     upper = [v for v in (values["upper bound"], constants.get(label)) if v]
     if upper:
         line += (f"; the true constant lies in [{values[best]:.3g}, {min(upper):.3g}], so the best lower bound "
-                 f"reaches {values[best] / min(upper):.0%} of the best guarantee")
+                 f"reaches {values[best] / min(upper):.1%} of the best guarantee")
     statements.append(line + ".")
 winners = {max(lower_names, key=lambda n: values[n]) for values in results.values()}
 statements.append("The search that came closest was " + " / ".join(sorted(winners)) +

@@ -332,7 +332,8 @@ class RegSVDDBudget:
                 f"with {train} training images of the normal class, {_plural(self.epochs, 'epoch')} of Adam at "
                 f"{SCHEDULE.phases[0][1]:g} (batch {SCHEDULE.batch_size}, weight decay {SCHEDULE.weight_decay:g}), "
                 f"{test} test images, one seed; Lipschitz models K = {self.lipschitz:g}. Collapse demonstration: "
-                f"{self.demo_train} images of class 0, learning rate {self.demo_rate:g}, {_plural(self.demo_epochs, 'epoch')} "
+                f"{self.demo_train} images of class 0, learning rate {self.demo_rate:g}, "
+                f"{_plural(self.demo_epochs, 'epoch')} "
                 f"(Lipschitz: {self.demo_lipschitz_epochs})." + self._variants_note())
 
     def _variants_note(self) -> str:
@@ -383,9 +384,10 @@ def collapse_curves(x: np.ndarray, budget: RegSVDDBudget, lipschitz=None, seed: 
     curves = {}
     for bias, regularizer in VARIANTS:
         detector = variant_detector(bias, regularizer, lipschitz, seed, schedule=schedule).fit(x)
-        curves[detector.paper_name] = dict(variance=[detector.initial_variance_] + detector.history_["embedding_variance"],
-                                           weight=detector.history_["regularizer_weight"],
-                                           svdd_loss=detector.history_["svdd_loss"], detector=detector)
+        history = detector.history_
+        curves[detector.paper_name] = dict(variance=[detector.initial_variance_] + history["embedding_variance"],
+                                           weight=history["regularizer_weight"], svdd_loss=history["svdd_loss"],
+                                           detector=detector)
     return curves
 
 
