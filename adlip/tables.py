@@ -282,6 +282,9 @@ def budget_caption(records) -> str:
     text = (f"adlip: profile {profiles}, {f'epochs {epochs}, ' if epochs else ''}"
             f"{seeds} seed{'s' if seeds != 1 else ''}, "
             f"{_span(r.get('n_train') for r in ok if r.get('n_train'))} train / {_test_sizes(ok)}")
+    steps = [(r.get("detector_params") or {}).get("latent_steps") for r in ok if r["algorithm"] == "anogan"]
+    if any(steps):
+        text += f", AnoGAN latent search {_span(s for s in steps if s)} steps"
     if failed:
         text += f"; {failed} failed run{'s' if failed != 1 else ''} excluded"
     return text + "."
@@ -615,6 +618,8 @@ def exp2_summary_table(records, datasets=None, profile=None) -> Table:
 # --- classical baselines and the cross-method comparison ------------------------------------
 
 BASELINE_LABELS = {"iforest": "Isolation Forest", "ocsvm": "OC-SVM", "kde": "KDE"}
+COMPANION_LABELS = {"hkr": "One-class HKR", "vae": "Lipschitz VAE (hole indicator)", "realnvp": "RobustRealNVP",
+                    "regsvdd-noise": "Deep SVDD + noise regulariser", "regsvdd-variance": "Deep SVDD + variance regulariser"}
 
 
 def baselines_table(records, datasets=None, profile=None) -> Table:
@@ -659,7 +664,7 @@ def comparison_table(records, datasets=None) -> Table:
     rows = []
     for (algorithm, k, profile), runs in sorted(groups.items(), key=lambda item: (str(item[0][0]),
                                                                                   item[0][1] or 0, str(item[0][2]))):
-        label = {**ALGORITHM_LABELS, **BASELINE_LABELS}.get(algorithm, algorithm)
+        label = {**ALGORITHM_LABELS, **BASELINE_LABELS, **COMPANION_LABELS}.get(algorithm, algorithm)
         row = [label, "standard" if k is None else f"K = {k:g}", str(profile)]
         for dataset in datasets:
             aucs = aggregate_auc([r for r in runs if r["dataset"] == dataset])

@@ -51,20 +51,26 @@ from IPython.display import Markdown, display
 
 from adlip import experiments, tables
 from adlip.book import markdown_table
+from adlip.detectors import hkr
 
 records = {name: experiments.records_for(name, profile, results_dir, run=run_missing, workers=workers)
-           for name in ("exp1", "exp2", "baselines")}
+           for name in ("exp1", "exp2", "baselines", "companions")}
+records["hkr"] = hkr.mnist_records(profile, seed, results_dir=results_dir, run=run_missing)
 ok = {name: [r for r in runs if r.get("status") == "ok"] for name, runs in records.items()}
 
 # %% [markdown]
 # ## Every detector on the same tasks
 #
-# Experiment 2's detectors and the classical baselines, averaged over the normal classes they
-# cover. The lower bound column averages the random-pair bounds of the runs (the baselines have no
-# network to measure).
+# Experiment 2's detectors, the classical baselines and the detectors of the companion papers
+# (chapters {ref}`chap-one-class-hkr`, {ref}`chap-lipschitz-vae` and {ref}`chap-robust-realnvp`),
+# averaged over the normal classes each covers. The lower bound column averages the random-pair
+# bounds of the runs (the baselines have no network to measure). The companions keep their papers'
+# own input scalings: the one-class HKR classifier sees pixels in $[-1, 1]$, the VAE pixels in $[0, 1]$
+# as Bernoulli means, RobustRealNVP the same globally contrast-normalised images as the thesis's
+# detectors.
 
 # %%
-tables.comparison_table(ok["exp2"] + ok["baselines"])
+tables.comparison_table(ok["exp2"] + ok["baselines"] + ok["companions"] + ok["hkr"])
 
 # %% [markdown]
 # ## Random pairs against gradient ascent
