@@ -282,8 +282,9 @@ collapse_verdict(curves)
 # spectral convolutions carry correction factors below one), and they lose a smaller share of it in
 # their epochs. Here the bias-free network keeps more of its variance than the biased ones. The AUC
 # column shows what the drift costs. In the quick run, the biased standard model without a
-# regularizer lost about two points against bias-free Deep SVDD, and both regularizers won part of
-# them back. That is one seed and one class, so read it as a hint, not a measurement.
+# regularizer lost about two points against bias-free Deep SVDD. The random-label head won back about
+# half of them, the variance hinge all of them. That is one seed and one class, so read it as a hint,
+# not a measurement.
 #
 # ## One-vs-rest AUC
 #
