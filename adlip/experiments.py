@@ -29,7 +29,7 @@ from adlip.profiles import get_profile
 
 DEEP_ALGORITHMS = ("dcae", "deepsvdd-oc", "deepsvdd-sb", "anogan")
 BASELINE_ALGORITHMS = ("iforest", "ocsvm", "kde")
-COMPANION_ALGORITHMS = ("hkr", "vae", "realnvp")
+COMPANION_ALGORITHMS = ("hkr", "vae", "realnvp", "regsvdd")
 ALGORITHMS = DEEP_ALGORITHMS + BASELINE_ALGORITHMS + COMPANION_ALGORITHMS
 # The pixel scaling each detector is built for (adlip.data.one_vs_rest's ``scaling``); "gcn" otherwise.
 SCALINGS = {"anogan": "tanh", "hkr": "tanh", "vae": "unit"}

@@ -172,7 +172,7 @@ def test_cli_sweep_can_be_narrowed_to_normal_classes(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("algorithm, lipschitz, scaling_range", [
-    ("hkr", 1.0, (-1.0, 1.0)), ("vae", 2.0, (0.0, 1.0)), ("realnvp", 2.0, None)])
+    ("hkr", 1.0, (-1.0, 1.0)), ("vae", 2.0, (0.0, 1.0)), ("realnvp", 2.0, None), ("regsvdd", 2.0, None)])
 def test_companion_detectors_run_through_the_runner(algorithm, lipschitz, scaling_range):
     config = RunConfig(algorithm, "mnist", 0, lipschitz, 0, "smoke", experiment="test")
     split = experiments.load_split(config)

@@ -13,6 +13,7 @@ from adlip.detectors.dcae import DCAE
 from adlip.detectors.deepsvdd import DeepSVDD
 from adlip.detectors.hkr import OneClassHKR
 from adlip.detectors.realnvp import RobustRealNVP
+from adlip.detectors.regsvdd import RegularizedDeepSVDD
 from adlip.detectors.vae import LipschitzVAE
 
 DETECTORS = {
@@ -26,6 +27,7 @@ COMPANIONS = {
     "hkr": OneClassHKR,
     "vae": LipschitzVAE,
     "realnvp": RobustRealNVP,
+    "regsvdd": RegularizedDeepSVDD,
 }
 
 
@@ -43,4 +45,4 @@ def load(path) -> BaseDetector:
 
 
 __all__ = ["AnoGAN", "BaseDetector", "COMPANIONS", "DCAE", "DETECTORS", "DeepSVDD", "LipschitzVAE",
-           "OneClassHKR", "RobustRealNVP", "Schedule", "load", "make_detector", "train_epochs"]
+           "OneClassHKR", "RegularizedDeepSVDD", "RobustRealNVP", "Schedule", "load", "make_detector", "train_epochs"]
