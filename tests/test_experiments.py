@@ -188,5 +188,5 @@ def test_companions_grid_uses_each_papers_constant():
     from adlip.detectors.vae import eq7_lipschitz
     configs = experiments.grid("companions", "quick", datasets=["mnist"])
     constants = {c.algorithm: c.lipschitz for c in configs}
-    assert constants == {"vae": float(eq7_lipschitz(10)), "realnvp": 2.0}
+    assert constants == {"vae": float(eq7_lipschitz(10)), "realnvp": 2.0, "regsvdd": None}
     assert {c.normal_class for c in configs} == set(range(10))
