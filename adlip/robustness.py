@@ -508,30 +508,37 @@ class AttackCurve:
 
 
 def attack_curve(detector, X, y, epsilons, norm="l2", steps=20, step_size=None, threshold=None,
-                 domain=(0.0, 1.0), seed=0, batch_size=256) -> AttackCurve:
+                 domain=(0.0, 1.0), seed=0, batch_size=256, random_start=False) -> AttackCurve:
     """Attack every image of ``X`` at each budget: normal images (``y == 0``) up, anomalies down.
 
-    ``threshold`` None takes the detector's ``threshold_`` (a quantile of its training scores).
-    Scores before and after are the detector's own ``decision_function``. ``step_size`` None scales
-    with each budget (``2.5 epsilon / steps``). Returns an :class:`AttackCurve`.
+    ``epsilons`` are sorted in increasing order. ``threshold`` None takes the detector's
+    ``threshold_`` (a quantile of its training scores). Scores before and after are the
+    detector's own ``decision_function``. ``step_size`` None scales with each budget
+    (``2.5 epsilon / steps``). The attacks start from the clean images (``random_start=False``):
+    a random start at the edge of a large ball is noise, which anomaly scores rate as anomalous,
+    and it handicaps evasions. The clean image and every image found for a smaller budget lie
+    inside each larger ball, so per image the worst score found so far is kept: the curves never
+    improve with the budget. Returns an :class:`AttackCurve`.
     """
     _check_fitted_detector(detector)
     x = detector._check_X(X)
     y = np.asarray(y).reshape(-1)
     if len(y) != len(x) or not np.isin(y, (0, 1)).all() or len(np.unique(y)) < 2:
         raise ValueError("y must hold one label per image, 0 (normal) or 1 (anomaly), with both present")
-    epsilons = [float(e) for e in _check_radii(epsilons)]
+    epsilons = sorted(float(e) for e in _check_radii(epsilons))
     threshold = float(detector.threshold_ if threshold is None else threshold)
     normal, anomalous = x[y == 0], x[y == 1]
     clean_normal, clean_anomalous = detector.decision_function(normal), detector.decision_function(anomalous)
     correct_normal, correct_anomalous = clean_normal <= threshold, clean_anomalous > threshold
     rows = {key: [] for key in ("false_alarm_rate", "evasion_rate", "success_rate", "auc", "accuracy")}
-    options = dict(norm=norm, steps=steps, step_size=step_size, domain=domain, seed=seed, batch_size=batch_size)
+    options = dict(norm=norm, steps=steps, step_size=step_size, domain=domain, seed=seed, batch_size=batch_size,
+                   random_start=random_start)
+    raised, lowered = clean_normal, clean_anomalous
     for epsilon in epsilons:
-        raised = detector.decision_function(pgd_attack(detector, normal, "raise", epsilon=epsilon, **options))
-        lowered = detector.decision_function(pgd_attack(detector, anomalous, "lower", epsilon=epsilon, **options))
-        # An attack can only worsen a score: keep the clean one where the search did worse.
-        raised, lowered = np.maximum(raised, clean_normal), np.minimum(lowered, clean_anomalous)
+        raised = np.maximum(raised, detector.decision_function(
+            pgd_attack(detector, normal, "raise", epsilon=epsilon, **options)))
+        lowered = np.minimum(lowered, detector.decision_function(
+            pgd_attack(detector, anomalous, "lower", epsilon=epsilon, **options)))
         false_alarms = correct_normal & (raised > threshold)
         evasions = correct_anomalous & (lowered <= threshold)
         rows["false_alarm_rate"].append(float(false_alarms.sum() / max(correct_normal.sum(), 1)))

@@ -400,12 +400,25 @@ markdown_table(["detector"] + [f"eps {e:g}" for e in CHAPTER_BUDGET["l2"][1:]], 
 # threshold, the share raised above it, and of the anomalies above it, the share lowered below it
 # (budget as in the figures).*
 #
-# Two things to read off the curves. First, how fast each curve falls: a detector whose scores
+# Two things to read off the curves. First, how fast each curve rises: a detector whose scores
 # change slowly with the image needs a larger budget to be fooled. Second, the starting point and
 # the gaps: an attack only has to cross the *margin* between a score and the threshold, so a
 # detector that separates normal and anomalous scores by wide gaps resists longer than one that
 # ranks them just as well with narrow gaps. The Lipschitz constraint bounds the slope; it says
 # nothing about the gaps, which is why it does not automatically make a detector harder to fool.
+#
+# At the quick budget the tables say that every detector of the thesis, standard or Lipschitz, is
+# fooled on nearly every correctly classified test image within an $L_2$ budget of one range unit
+# (AnoGAN within four), and within $L_\infty$ budgets of a few hundredths (DCAE, Deep SVDD). The
+# constraint does not move the curves in one consistent direction: the Lipschitz Deep SVDDs need
+# larger budgets than the standard ones for the same success rate, the Lipschitz DCAE smaller
+# ones, and all Lipschitz variants start from a lower clean ROC-AUC. The one-class HKR differs in
+# one direction only: false alarms are as easy as for the others, but most evasions fail even at
+# the largest budgets. Its score approximates the distance to the normal data, so lowering an
+# anomaly's score means moving the image close to a normal digit, which takes more than these
+# budgets. Finally, PGD is a heuristic with a fixed number of steps, whose size grows with the
+# budget: its success need not grow monotonically with the budget, and every curve is only a
+# lower bound on what an adversary can do.
 #
 # ## Certificates
 #
@@ -470,12 +483,17 @@ markdown_table(["detector", "L", "accuracy (%)", "median certified radius", "90%
 # of the certified $L_2$ radius {eq}`eq-certified-radius` (range units), and the certified
 # ROC-AUC at two small radii. Budget as in the attack figures.*
 #
-# The certified radii are small next to the budgets at which the attacks succeed: between the
-# solid and the dotted curves lies the part of robustness that the certificate cannot see, either
-# because the score changes more slowly than its constant allows on most of the input space, or
-# because PGD does not find the worst perturbation. The DCAE's constant is at least 1 whatever K
-# is (the identity in the residual), so its certificates can never exceed the margin itself; Deep
-# SVDD's radius scales with $1/K$, and the thesis's choice $K = 50$ for MNIST makes it tiny.
+# The certified radii are an order of magnitude or more smaller than the budgets at which the
+# attacks succeed: between the lines and the circles of the figure lies what the certificate
+# cannot see, either because the score changes more slowly than its constant allows on most of
+# the input space, or because PGD does not find the worst perturbation. A certified radius is a
+# margin divided by a constant. The DCAE's constant is at least 1 whatever K is (the identity in
+# the residual), so its radius never exceeds its margin. Deep SVDD's constant at the thesis's
+# $K = 50$ is fifty times the one-class HKR's, yet its radii are of the same order, because its
+# distances to the center spread over a correspondingly wider range: what counts is the margin
+# in units of the constant, not the constant alone. The one-class HKR, trained for exactly that,
+# keeps the highest certified ROC-AUC at the smallest radii; at a tenth of a range unit the
+# DCAE's wider margins last longer.
 #
 # ## CIFAR-10
 #
@@ -510,6 +528,10 @@ markdown_table(["detector", "clean ROC-AUC (%)", f"L2 false alarms at eps {large
 # * Certified radii {eq}`eq-certified-radius` turn the margin to the threshold into a guarantee.
 #   The tests check that PGD never beats one. How far certificates reach depends on the margins
 #   in units of the constant, which the Lipschitz constraint alone does not make large.
+# * At the quick budget PGD fools the thesis's detectors, standard and Lipschitz alike, on nearly
+#   every image within an $L_2$ budget of one range unit, while certified radii are a few
+#   hundredths of a range unit. Only the one-class HKR resists evasion, because its score
+#   measures a distance to the normal data.
 #
 # ## Exercises
 #

@@ -151,10 +151,12 @@ def test_certified_accuracy_and_auroc_by_hand():
 
 def test_attack_curve_at_zero_budget_is_the_clean_detector_and_worsens_with_the_budget(detectors, images):
     detector, x, y = detectors["dcae-lip"], images[1], images[2]
-    curve = robustness.attack_curve(detector, x, y, [0.0, 0.5, 4.0], norm="l2", steps=10)
+    curve = robustness.attack_curve(detector, x, y, [4.0, 0.0, 0.5], norm="l2", steps=10)
+    assert curve.epsilons == [0.0, 0.5, 4.0]
     assert curve.auc[0] == pytest.approx(roc_auc(y, detector.decision_function(x)))
     assert curve.success_rate[0] == 0.0
     assert curve.auc[0] >= curve.auc[1] >= curve.auc[2]
+    assert curve.success_rate[0] <= curve.success_rate[1] <= curve.success_rate[2]
     assert curve.success_rate[2] > 0
     assert curve.n_normal == curve.n_anomalous == 16
 
