@@ -103,7 +103,7 @@ CHAPTER_BUDGET = {
 #
 # an $L_2$ or $L_\infty$ ball intersected with the box $[\ell, h]$ the images live in. It wants to
 # *raise* the score of a normal image above $\tau$ or *lower* the score of an anomaly below it.
-# Projected gradient descent (PGD) does both: from a random point of the ball, repeat
+# Projected gradient descent (PGD) does both: starting from $x' = x$, repeat
 #
 # ```{math}
 # :label: eq-pgd
@@ -113,8 +113,12 @@ CHAPTER_BUDGET = {
 #
 # with the plus sign to raise and the minus sign to lower, $\alpha = 2.5\,\varepsilon / T$ for $T$
 # steps, and $\Pi$ the projection onto the ball followed by clipping to the box (clipping towards a
-# box that contains $x$ never leaves the ball). The best iterate is kept, and so is the clean
-# image if the attack only made things worse: the adversary may always leave an image alone.
+# box that contains $x$ never leaves the ball). The best iterate is kept. A point of a smaller
+# ball lies in every larger one, so for each image the worst score found at any budget up to
+# $\varepsilon$ counts, the clean image included (the adversary may leave an image alone). We
+# start from the clean image rather than from a random point of the ball, as is common for
+# classifiers: at the edge of a large ball a random start is noise, which an anomaly score rates
+# as anomalous, and it handicaps evasions.
 #
 # We report, per budget $\varepsilon$, the **attack success rate** (of the images the detector
 # classifies correctly, the fraction the attack flips; separately for false alarms and evasions)
@@ -407,18 +411,20 @@ markdown_table(["detector"] + [f"eps {e:g}" for e in CHAPTER_BUDGET["l2"][1:]], 
 # ranks them just as well with narrow gaps. The Lipschitz constraint bounds the slope; it says
 # nothing about the gaps, which is why it does not automatically make a detector harder to fool.
 #
-# At the quick budget the tables say that every detector of the thesis, standard or Lipschitz, is
-# fooled on nearly every correctly classified test image within an $L_2$ budget of one range unit
-# (AnoGAN within four), and within $L_\infty$ budgets of a few hundredths (DCAE, Deep SVDD). The
-# constraint does not move the curves in one consistent direction: the Lipschitz Deep SVDDs need
-# larger budgets than the standard ones for the same success rate, the Lipschitz DCAE smaller
-# ones, and all Lipschitz variants start from a lower clean ROC-AUC. The one-class HKR differs in
-# one direction only: false alarms are as easy as for the others, but most evasions fail even at
-# the largest budgets. Its score approximates the distance to the normal data, so lowering an
-# anomaly's score means moving the image close to a normal digit, which takes more than these
-# budgets. Finally, PGD is a heuristic with a fixed number of steps, whose size grows with the
-# budget: its success need not grow monotonically with the budget, and every curve is only a
-# lower bound on what an adversary can do.
+# At the quick budget the tables say that the DCAE and Deep SVDD, standard or Lipschitz, are
+# fooled in both directions on nearly every correctly classified test image within an $L_2$
+# budget of one range unit, and within $L_\infty$ budgets of a few hundredths. The constraint does
+# not move the curves in one consistent direction: the Lipschitz Deep SVDDs need larger budgets
+# than the standard ones for the same success rate, the Lipschitz DCAE smaller ones, and all
+# Lipschitz variants start from a lower clean ROC-AUC. Two detectors resist evasion. AnoGAN's
+# false alarms succeed at the largest $L_2$ budget, but none of its anomalies was lowered below
+# the threshold: either its searched score resists or the Danskin surrogate is too weak an
+# attack, and these few images cannot tell the two apart. The one-class HKR's false alarms are
+# as easy as the others', but about half of its anomalies resist evasion at every budget here.
+# Its score approximates the distance to the normal data, so lowering an anomaly's score means
+# moving the image close to a normal digit; its certificates (below) are far too small to prove
+# that this resistance is real rather than a failure of PGD. PGD is a heuristic: every curve is
+# only a lower bound on what an adversary can do.
 #
 # ## Certificates
 #
@@ -483,8 +489,8 @@ markdown_table(["detector", "L", "accuracy (%)", "median certified radius", "90%
 # of the certified $L_2$ radius {eq}`eq-certified-radius` (range units), and the certified
 # ROC-AUC at two small radii. Budget as in the attack figures.*
 #
-# The certified radii are an order of magnitude or more smaller than the budgets at which the
-# attacks succeed: between the lines and the circles of the figure lies what the certificate
+# The certified radii are several times to an order of magnitude smaller than the budgets at
+# which the attacks succeed: between the lines and the circles of the figure lies what the certificate
 # cannot see, either because the score changes more slowly than its constant allows on most of
 # the input space, or because PGD does not find the worst perturbation. A certified radius is a
 # margin divided by a constant. The DCAE's constant is at least 1 whatever K is (the identity in
@@ -528,10 +534,10 @@ markdown_table(["detector", "clean ROC-AUC (%)", f"L2 false alarms at eps {large
 # * Certified radii {eq}`eq-certified-radius` turn the margin to the threshold into a guarantee.
 #   The tests check that PGD never beats one. How far certificates reach depends on the margins
 #   in units of the constant, which the Lipschitz constraint alone does not make large.
-# * At the quick budget PGD fools the thesis's detectors, standard and Lipschitz alike, on nearly
+# * At the quick budget PGD fools the DCAE and Deep SVDD, standard and Lipschitz alike, on nearly
 #   every image within an $L_2$ budget of one range unit, while certified radii are a few
-#   hundredths of a range unit. Only the one-class HKR resists evasion, because its score
-#   measures a distance to the normal data.
+#   hundredths of a range unit. AnoGAN and the one-class HKR resist evasion (not false alarms) at
+#   these budgets, without a certificate that proves it.
 #
 # ## Exercises
 #
