@@ -619,7 +619,7 @@ def exp2_summary_table(records, datasets=None, profile=None) -> Table:
 
 BASELINE_LABELS = {"iforest": "Isolation Forest", "ocsvm": "OC-SVM", "kde": "KDE"}
 COMPANION_LABELS = {"hkr": "One-class HKR", "vae": "Lipschitz VAE (hole indicator)", "realnvp": "RobustRealNVP",
-                    "regsvdd": "Regularised Deep SVDD (noise)"}
+                    "regsvdd": "Regularized Deep SVDD (noise)"}
 
 
 def baselines_table(records, datasets=None, profile=None) -> Table:
