@@ -42,6 +42,8 @@ import adlip  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is impor
 FAMILIES = ("dcae", "deepsvdd", "generator", "discriminator")
 DATASET_ALIASES = {"mnist": "mnist", "fashion_mnist": "mnist", "cifar10": "cifar10"}
 ORTHOGONALIZATIONS = ("bjorck", "spectral")
+GNP_ACTIVATIONS = (None, "groupsort2", "fullsort")   # replacements for leaky ReLU in Lipschitz networks
+GNP_POOLINGS = (None, "l2norm")                        # replacement for max pooling
 LIPSCHITZ_KINDS = ("SpectralConv2D", "SpectralDense")
 # How describe() names each kind, as the thesis's tables do.
 DISPLAY_NAMES = {"BatchNorm": "Batch Norm", "LeakyReLU": "Leaky ReLU", "MaxPooling": "Max Pooling"}
@@ -299,7 +301,7 @@ def _check_lipschitz_constant(arch: Architecture, lipschitz):
 class _LayerFactory:
     """Makes the Keras layer for each row, with the initialisers and options of one network."""
 
-    def __init__(self, arch, k_per_layer, orthogonalization, seed, bias=None):
+    def __init__(self, arch, k_per_layer, orthogonalization, seed, bias=None, activation=None, pooling=None):
         import tensorflow as tf
 
         self.tf = tf
@@ -310,6 +312,8 @@ class _LayerFactory:
         self.eps_bjorck = None if orthogonalization == "spectral" else _default_eps_bjorck()
         self.seed = seed
         self.count = 0
+        self.activation = activation
+        self.pooling = pooling
 
     def _next_seed(self):
         self.count += 1
@@ -359,6 +363,16 @@ class _LayerFactory:
                        use_bias=self.bias, kernel_initializer=self._init())
         if kind == "Dense":
             return layers.Dense(layer.size, use_bias=self.bias, kernel_initializer=self._init())
+        if kind == "LeakyReLU" and self.activation is not None:
+            from deel.lip import activations
+
+            return {"groupsort2": activations.GroupSort2, "fullsort": activations.FullSort}[self.activation]()
+        if kind == "MaxPooling" and self.pooling == "l2norm":
+            from deel.lip.layers import ScaledL2NormPooling2D
+
+            size = tuple(layer.kernel) if isinstance(layer.kernel, (tuple, list)) else (layer.kernel,) * 2
+            stride = tuple(layer.stride) if isinstance(layer.stride, (tuple, list)) else (layer.stride,) * 2
+            return ScaledL2NormPooling2D(pool_size=size, strides=stride)
         simple = {
             "BatchNorm": self._batch_norm,
             "LeakyReLU": lambda: layers.LeakyReLU(GAN_LEAK if self.gan else STANDARD_LEAK),
@@ -392,8 +406,20 @@ def _sequential(factory, rows, input_shape, name):
     return model
 
 
+def check_gnp_options(activation, pooling, lipschitz_network: bool = True):
+    """Validate the gradient-norm-preserving options (see :func:`build`)."""
+    if activation not in GNP_ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}; choose one of {GNP_ACTIVATIONS} "
+                         "(None keeps the thesis's leaky ReLU)")
+    if pooling not in GNP_POOLINGS:
+        raise ValueError(f"unknown pooling {pooling!r}; choose one of {GNP_POOLINGS} (None keeps max pooling)")
+    if not lipschitz_network and (activation is not None or pooling is not None):
+        raise ValueError("activation and pooling replace layers of the Lipschitz networks only; "
+                         "give a Lipschitz constant, or leave them at None")
+
+
 def build(arch: Architecture, lipschitz=None, seed: int = 0, orthogonalization: str = "bjorck",
-          name: str | None = None, bias=None):
+          name: str | None = None, bias=None, activation=None, pooling=None):
     """Build ``arch`` as a ``tf.keras`` model; Lipschitz architectures are ``lipschitz``-Lipschitz.
 
     ``lipschitz`` is the global constant K (default 1 for a Lipschitz architecture; must be None for
@@ -408,6 +434,10 @@ def build(arch: Architecture, lipschitz=None, seed: int = 0, orthogonalization: 
     ``bias`` None keeps each family's convention (the GANs have bias terms, Ruff et al.'s networks
     none); True or False switches the bias of every convolution and dense layer, and the offset of
     Ruff et al.'s batch norm, on or off (regularized Deep SVDD trains networks with biases).
+    ``activation`` ("groupsort2" or "fullsort") and ``pooling`` ("l2norm") make a Lipschitz network
+    gradient norm preserving: deel-lip's GroupSort2 / FullSort replace the leaky ReLUs and its
+    ``ScaledL2NormPooling2D`` replaces max pooling (both 1-Lipschitz, so K is unchanged). None keeps
+    the thesis's layers.
 
     Lipschitz models get their normalised kernels computed (:func:`refresh_lipschitz_kernels`)
     before they are returned, so they are valid for inference right away (deel-lip refreshes them
@@ -420,9 +450,11 @@ def build(arch: Architecture, lipschitz=None, seed: int = 0, orthogonalization: 
     if orthogonalization not in ORTHOGONALIZATIONS:
         raise ValueError(f"unknown orthogonalization {orthogonalization!r}; choose one of {ORTHOGONALIZATIONS}")
     k = _check_lipschitz_constant(arch, lipschitz)
+    check_gnp_options(activation, pooling, arch.lipschitz)
     tf.keras.utils.set_random_seed(seed)
     n = arch.lipschitz_layer_count
-    factory = _LayerFactory(arch, None if k is None else k ** (1.0 / n), orthogonalization, seed, bias)
+    factory = _LayerFactory(arch, None if k is None else k ** (1.0 / n), orthogonalization, seed, bias,
+                            activation, pooling)
     name = name or arch.name.lower().replace(" ", "_")
     if arch.encoder_depth is None:
         model = _sequential(factory, arch.layers, arch.input_shape, name)
@@ -476,10 +508,11 @@ def iter_layers(model):
 
 
 def lipschitz_layers(model) -> list:
-    """The deel-lip layers of a model (nested models included), in order."""
+    """The deel-lip layers with a kernel (SpectralConv2D, SpectralDense, ...) of a model, nested models
+    included, in order; deel-lip's activations and pooling layers are left out."""
     from deel.lip.layers.base_layer import LipschitzLayer
 
-    return [layer for layer in iter_layers(model) if isinstance(layer, LipschitzLayer)]
+    return [layer for layer in iter_layers(model) if isinstance(layer, LipschitzLayer) and hasattr(layer, "kernel")]
 
 
 def encoder_of(autoencoder):

@@ -27,7 +27,9 @@ class DCAE(BaseDetector):
     decay as an explicit L2 penalty ``lambda / 2 * sum ||W||^2`` on the kernels (lambda = 1e-6, as
     the PyTorch reference's Adam ``weight_decay`` adds it to the gradient; not Keras's decoupled
     ``weight_decay``). Schedule: 250 epochs at 1e-4 then 100 at 1e-5; Lipschitz: 350 at 1e-4.
-    ``orthogonalization`` ("bjorck" or "spectral") is passed to ``architectures.build``. After
+    ``orthogonalization`` ("bjorck" or "spectral"), ``activation`` ("groupsort2", "fullsort") and
+    ``pooling`` ("l2norm") are passed to ``architectures.build``; the last two make a Lipschitz
+    DCAE gradient norm preserving (None: the thesis's leaky ReLU and max pooling). After
     training, Lipschitz kernels are normalised once more from exact singular vectors
     (``architectures.refresh_lipschitz_kernels``), so the constant of the model that is scored,
     saved and measured is K up to deel-lip's own margin.
@@ -41,11 +43,14 @@ class DCAE(BaseDetector):
     _network_attributes = ("autoencoder_",)
 
     def __init__(self, dataset="mnist", lipschitz=None, seed=0, schedule=None, epochs_scale=1.0,
-                 batch_size=None, verbose=1, contamination=0.1, orthogonalization="bjorck"):
+                 batch_size=None, verbose=1, contamination=0.1, orthogonalization="bjorck", activation=None,
+                 pooling=None):
         super().__init__(dataset=dataset, lipschitz=lipschitz, seed=seed, schedule=schedule,
                          epochs_scale=epochs_scale, batch_size=batch_size, verbose=verbose,
                          contamination=contamination)
         self.orthogonalization = orthogonalization
+        self.activation = activation
+        self.pooling = pooling
 
     def default_schedule(self) -> Schedule:
         return STANDARD_SCHEDULE if self.lipschitz is None else LIPSCHITZ_SCHEDULE
@@ -53,6 +58,7 @@ class DCAE(BaseDetector):
     def _check_params(self) -> None:
         super()._check_params()
         check_orthogonalization(self.orthogonalization)
+        architectures.check_gnp_options(self.activation, self.pooling, self.lipschitz is not None)
 
     @property
     def architecture(self) -> architectures.Architecture:
@@ -62,7 +68,8 @@ class DCAE(BaseDetector):
         import tensorflow as tf
 
         self.autoencoder_ = architectures.build(self.architecture, lipschitz=self.lipschitz, seed=self.seed,
-                                                orthogonalization=self.orthogonalization)
+                                                orthogonalization=self.orthogonalization,
+                                                activation=self.activation, pooling=self.pooling)
         model, decay = self.autoencoder_, self.schedule_.weight_decay
         optimizer = tf.keras.optimizers.Adam(self.schedule_.phases[0][1])
 

@@ -43,6 +43,9 @@ class DeepSVDD(BaseDetector):
       the thesis's tables print them), so that last dense layer keeps its fresh initialisation
       (``pretrain_report_`` lists what was copied). In a Lipschitz network the copied raw kernels
       are normalised with this network's own factor ``K ** (1/n)``, n counted over this network.
+    * ``activation`` ("groupsort2", "fullsort") and ``pooling`` ("l2norm"): gradient-norm-preserving
+      replacements for the Lipschitz network's leaky ReLUs and max pooling (see
+      ``architectures.build``); the pretraining DCAE gets the same.
     * ``pretrain_cache_dir``: a folder where pretrained DCAEs are kept, keyed by a hash of the
       DCAE's parameters and of the training data, so that e.g. both objectives share one DCAE.
     * ``warm_up_epochs`` (10) and ``radius_update_every`` (5): soft-boundary R stays 0 during the
@@ -70,7 +73,7 @@ class DeepSVDD(BaseDetector):
     def __init__(self, dataset="mnist", lipschitz=None, seed=0, schedule=None, epochs_scale=1.0,
                  batch_size=None, verbose=1, contamination=0.1, objective="one-class", nu=0.1,
                  pretrain=True, pretrain_cache_dir=None, warm_up_epochs=10, radius_update_every=5,
-                 orthogonalization="bjorck"):
+                 orthogonalization="bjorck", activation=None, pooling=None):
         super().__init__(dataset=dataset, lipschitz=lipschitz, seed=seed, schedule=schedule,
                          epochs_scale=epochs_scale, batch_size=batch_size, verbose=verbose,
                          contamination=contamination)
@@ -81,6 +84,8 @@ class DeepSVDD(BaseDetector):
         self.warm_up_epochs = warm_up_epochs
         self.radius_update_every = radius_update_every
         self.orthogonalization = orthogonalization
+        self.activation = activation
+        self.pooling = pooling
 
     def default_schedule(self) -> Schedule:
         return SCHEDULE
@@ -97,6 +102,7 @@ class DeepSVDD(BaseDetector):
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
                 raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
         check_orthogonalization(self.orthogonalization)
+        architectures.check_gnp_options(self.activation, self.pooling, self.lipschitz is not None)
 
     @property
     def architecture(self) -> architectures.Architecture:
@@ -106,7 +112,8 @@ class DeepSVDD(BaseDetector):
     def pretrain_detector(self) -> DCAE:
         """The (unfitted) DCAE whose encoder initialises this network."""
         return DCAE(dataset=self.dataset, lipschitz=self.lipschitz, seed=self.seed, epochs_scale=self.epochs_scale,
-                    batch_size=self.batch_size, verbose=self.verbose, orthogonalization=self.orthogonalization)
+                    batch_size=self.batch_size, verbose=self.verbose, orthogonalization=self.orthogonalization,
+                    activation=self.activation, pooling=self.pooling)
 
     def _pretrained_dcae(self, x: np.ndarray) -> DCAE:
         dcae = self.pretrain_detector()
@@ -152,7 +159,8 @@ class DeepSVDD(BaseDetector):
         self.pretrain_report_ = []
         donor = self._pretrained_dcae(x) if self.pretrain else None
         self.network_ = architectures.build(self.architecture, lipschitz=self.lipschitz, seed=self.seed,
-                                            orthogonalization=self.orthogonalization)
+                                            orthogonalization=self.orthogonalization,
+                                            activation=self.activation, pooling=self.pooling)
         if donor is not None:
             report = architectures.transfer_weights(donor.encoder_, self.network_)
             self.pretrain_report_ = [list(row) for row in report]
