@@ -16,13 +16,19 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
-def _check_labels_scores(y_true, scores):
+def check_binary_labels(y_true, scores):
+    """``(y_true, scores)`` as flat arrays, after checking they match and labels are 0 / 1 only."""
     y_true = np.asarray(y_true).reshape(-1)
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
     if y_true.shape != scores.shape:
         raise ValueError(f"y_true has {y_true.size} entries but scores has {scores.size}")
     if not np.isin(y_true, (0, 1)).all():
         raise ValueError("y_true must hold 0 (normal) and 1 (anomaly) only")
+    return y_true, scores
+
+
+def _check_labels_scores(y_true, scores):
+    y_true, scores = check_binary_labels(y_true, scores)
     if len(np.unique(y_true)) < 2:
         raise ValueError("ROC-AUC needs both normal (0) and anomalous (1) examples in y_true")
     if not np.isfinite(scores).all():

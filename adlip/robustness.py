@@ -49,7 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from adlip.detectors.hkr import certified_auroc
-from adlip.metrics import roc_auc
+from adlip.metrics import check_binary_labels, roc_auc
 
 NORMS = ("l2", "linf")
 DIRECTIONS = ("raise", "lower")
@@ -243,16 +243,6 @@ def _check_radii(radii) -> np.ndarray:
     return radii
 
 
-def _check_labels(y_true, scores):
-    y_true = np.asarray(y_true).reshape(-1)
-    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
-    if y_true.shape != scores.shape:
-        raise ValueError(f"y_true has {y_true.size} entries but scores has {scores.size}")
-    if not np.isin(y_true, (0, 1)).all():
-        raise ValueError("y_true must hold 0 (normal) and 1 (anomaly) only")
-    return y_true, scores
-
-
 def certified_accuracy(y_true, scores, threshold, lipschitz, radii) -> np.ndarray:
     """Per radius ``r``: the fraction of images classified correctly by every perturbation of norm ``<= r``.
 
@@ -260,7 +250,7 @@ def certified_accuracy(y_true, scores, threshold, lipschitz, radii) -> np.ndarra
     ``score + L r <= threshold``, an anomaly (label 1) when ``score - L r > threshold``. At ``r = 0``
     this is the plain accuracy of ``score > threshold``.
     """
-    y_true, scores = _check_labels(y_true, scores)
+    y_true, scores = check_binary_labels(y_true, scores)
     radii = _check_radii(radii)
     certified_radius(scores, threshold, lipschitz)  # validates threshold, lipschitz, scores
     shift = float(lipschitz) * radii[:, None]
@@ -271,7 +261,7 @@ def certified_accuracy(y_true, scores, threshold, lipschitz, radii) -> np.ndarra
 
 def certified_auroc_curve(y_true, scores, lipschitz, radii) -> np.ndarray:
     """:func:`certified_auroc` (normal scores raised, anomalous ones lowered by ``L r``) per radius."""
-    y_true, scores = _check_labels(y_true, scores)
+    y_true, scores = check_binary_labels(y_true, scores)
     radii = _check_radii(radii)
     normal, anomalous = scores[y_true == 0], scores[y_true == 1]
     return np.array([certified_auroc(normal, anomalous, float(r), lipschitz) for r in radii])
@@ -319,28 +309,20 @@ class _AnoGANSurrogate:
     def __init__(self, detector):
         import tensorflow as tf
 
-        from adlip.detectors.anogan import feature_layers
+        from adlip.detectors.anogan import apply_layers, feature_layers, per_image_l1
 
         self.detector = weakref.proxy(detector)   # the objective cache must not keep the detector alive
         generator, features = detector.generator_, feature_layers(detector.discriminator_)
         weight = float(detector.feature_weight)
 
-        def apply_features(images):
-            for layer in features:
-                images = layer(images, training=False)
-            return images
-
-        def per_image(values):
-            return tf.reduce_sum(tf.abs(values), axis=tf.range(1, tf.rank(values)))
-
         @tf.function(reduce_retracing=True)
         def value_and_gradient(x, z):
             generated = generator(z, training=False)
-            target_features = apply_features(generated)
+            target_features = apply_layers(features, generated)
             with tf.GradientTape() as tape:
                 tape.watch(x)
-                loss = (1.0 - weight) * per_image(x - generated) \
-                    + weight * per_image(apply_features(x) - target_features)
+                loss = (1.0 - weight) * per_image_l1(x - generated) \
+                    + weight * per_image_l1(apply_layers(features, x) - target_features)
                 total = tf.reduce_sum(loss)
             return loss, tape.gradient(total, x)
 

@@ -98,6 +98,20 @@ def feature_layers(discriminator) -> list:
     raise ValueError(f"discriminator {discriminator.name!r} has no Flatten layer to take features before")
 
 
+def apply_layers(layers, images):
+    """Run ``images`` through ``layers`` in inference mode (the discriminator's feature map f)."""
+    for layer in layers:
+        images = layer(images, training=False)
+    return images
+
+
+def per_image_l1(values):
+    """The L1 norm of each image of a batch (the residual and feature losses, eqs. 2.10 and 2.11)."""
+    import tensorflow as tf
+
+    return tf.reduce_sum(tf.abs(values), axis=tf.range(1, tf.rank(values)))
+
+
 def make_latent_search(generator, features):
     """A compiled batched latent search: ``search(x, z0, steps, learning_rate, feature_weight)``.
 
@@ -112,25 +126,17 @@ def make_latent_search(generator, features):
     latent_dim = int(generator.input_shape[-1])
     beta_1, beta_2, epsilon = ADAM_SEARCH
 
-    def apply_features(images):
-        for layer in features:
-            images = layer(images, training=False)
-        return images
-
-    def per_image(values):
-        return tf.reduce_sum(tf.abs(values), axis=tf.range(1, tf.rank(values)))
-
     @tf.function(input_signature=[tf.TensorSpec((None,) + image_shape, tf.float32),
                                   tf.TensorSpec((None, latent_dim), tf.float32),
                                   tf.TensorSpec((), tf.int32), tf.TensorSpec((), tf.float32),
                                   tf.TensorSpec((), tf.float32)])
     def search(x, z, steps, learning_rate, feature_weight):
-        target = apply_features(x)
+        target = apply_layers(features, x)
 
         def losses(z):
             generated = generator(z, training=False)
-            residual = per_image(x - generated)
-            feature = per_image(target - apply_features(generated))
+            residual = per_image_l1(x - generated)
+            feature = per_image_l1(target - apply_layers(features, generated))
             return generated, residual, feature
 
         first, second = tf.zeros_like(z), tf.zeros_like(z)
