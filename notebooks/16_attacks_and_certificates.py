@@ -106,7 +106,7 @@ CHAPTER_BUDGET = {
 # Projected gradient descent (PGD) does both: starting from $x' = x$, repeat
 #
 # ```{math}
-# :label: eq-pgd
+# :label: eq-score-pgd
 # x' \leftarrow \Pi_{B_p(x, \varepsilon)}\big(x' \pm \alpha\, u_p(\nabla s(x'))\big),
 # \qquad u_2(g) = g / \|g\|_2,\quad u_\infty(g) = \operatorname{sign}(g),
 # ```
@@ -141,7 +141,7 @@ CHAPTER_BUDGET = {
 # keeps its label within the **certified radius**
 #
 # ```{math}
-# :label: eq-certified-radius
+# :label: eq-score-certified-radius
 # r(x) = \frac{|s(x) - \tau|}{L}.
 # ```
 #
@@ -348,7 +348,7 @@ figure = plot_curves("l2")
 
 # %% [markdown]
 # *Figure: $L_2$ attacks. Top: the share of correctly classified test images that PGD
-# {eq}`eq-pgd` flips (normal images raised above the threshold, anomalies lowered below it);
+# {eq}`eq-score-pgd` flips (normal images raised above the threshold, anomalies lowered below it);
 # bottom: the ROC-AUC with every normal image raised and every anomaly lowered. One panel per
 # family, standard (red) against Lipschitz (blue). Budget: the training of the table above;
 # `attacked` normal and as many anomalous test images per detector, `steps` PGD steps (AnoGAN:
@@ -428,7 +428,7 @@ markdown_table(["detector"] + [f"eps {e:g}" for e in CHAPTER_BUDGET["l2"][1:]], 
 #
 # ## Certificates
 #
-# For the Lipschitz detectors with a provable score constant, {eq}`eq-certified-radius` gives each
+# For the Lipschitz detectors with a provable score constant, {eq}`eq-score-certified-radius` gives each
 # test image a radius within which no $L_2$ attack can change its label. **Certified accuracy** at
 # radius $r$ is the share of test images that are classified correctly *and* have a radius of at
 # least $r$; **certified ROC-AUC** is the ROC-AUC after every normal score is raised by $Lr$ and
@@ -486,7 +486,7 @@ markdown_table(["detector", "L", "accuracy (%)", "median certified radius", "90%
 
 # %% [markdown]
 # *Table: certificates of the correctly classified attacked test images: median and 90% quantile
-# of the certified $L_2$ radius {eq}`eq-certified-radius` (range units), and the certified
+# of the certified $L_2$ radius {eq}`eq-score-certified-radius` (range units), and the certified
 # ROC-AUC at two small radii. Budget as in the attack figures.*
 #
 # The certified radii are several times to an order of magnitude smaller than the budgets at
@@ -525,13 +525,13 @@ markdown_table(["detector", "clean ROC-AUC (%)", f"L2 false alarms at eps {large
 # *Table: the largest budgets of the attack figures, in numbers (same budget).*
 #
 # * Anomaly scores can be attacked in two directions: false alarms (normal images raised above
-#   the threshold) and evasions (anomalies lowered below it). PGD {eq}`eq-pgd` on the score does
+#   the threshold) and evasions (anomalies lowered below it). PGD {eq}`eq-score-pgd` on the score does
 #   both; AnoGAN's search is attacked through its Danskin surrogate and judged on its real score.
 # * A score, not a network, carries the certificate: the DCAE's residual norm is $(1 + K/4)$-
 #   Lipschitz for the thesis's sigmoid decoders ({eq}`eq-dcae-score-constant`), Deep SVDD's
 #   distance to the center $K$-Lipschitz ({eq}`eq-svdd-certified`), the one-class HKR's score
 #   1-Lipschitz; standard networks and AnoGAN's searched score have none.
-# * Certified radii {eq}`eq-certified-radius` turn the margin to the threshold into a guarantee.
+# * Certified radii {eq}`eq-score-certified-radius` turn the margin to the threshold into a guarantee.
 #   The tests check that PGD never beats one. How far certificates reach depends on the margins
 #   in units of the constant, which the Lipschitz constraint alone does not make large.
 # * At the quick budget PGD fools the DCAE and Deep SVDD, standard and Lipschitz alike, on nearly
