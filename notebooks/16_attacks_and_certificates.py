@@ -362,14 +362,19 @@ figure = plot_curves("linf")
 # *Figure: the same for $L_\infty$ attacks.*
 
 # %%
-def curve_rows(norm):
+def pair_rows(norm, first, second, budgets):
+    """One row per detector: 'first / second' (both in %) of its attack curve at each budget."""
     rows = []
     for name in detectors:
         curve, width = curves[name, norm], setting(name)[3]
-        cells = {round(e / width, 6): f"{100 * s:.0f} / {100 * a:.0f}"
-                 for e, s, a in zip(curve.epsilons, curve.success_rate, curve.auc)}
-        rows.append([name] + [cells.get(round(e, 6), "-") for e in CHAPTER_BUDGET[norm]])
+        cells = {round(e / width, 6): f"{100 * a:.0f} / {100 * b:.0f}"
+                 for e, a, b in zip(curve.epsilons, getattr(curve, first), getattr(curve, second))}
+        rows.append([name] + [cells.get(round(e, 6), "-") for e in budgets])
     return rows
+
+
+def curve_rows(norm):
+    return pair_rows(norm, "success_rate", "auc", CHAPTER_BUDGET[norm])
 
 
 markdown_table(["detector"] + [f"eps {e:g}" for e in CHAPTER_BUDGET["l2"]], curve_rows("l2"))
@@ -388,13 +393,7 @@ markdown_table(["detector"] + [f"eps {e:g}" for e in CHAPTER_BUDGET["linf"]], cu
 
 # %%
 def direction_rows(norm):
-    rows = []
-    for name in detectors:
-        curve, width = curves[name, norm], setting(name)[3]
-        cells = {round(e / width, 6): f"{100 * f:.0f} / {100 * v:.0f}"
-                 for e, f, v in zip(curve.epsilons, curve.false_alarm_rate, curve.evasion_rate)}
-        rows.append([name] + [cells.get(round(e, 6), "-") for e in CHAPTER_BUDGET[norm][1:]])
-    return rows
+    return pair_rows(norm, "false_alarm_rate", "evasion_rate", CHAPTER_BUDGET[norm][1:])
 
 
 markdown_table(["detector"] + [f"eps {e:g}" for e in CHAPTER_BUDGET["l2"][1:]], direction_rows("l2"))
