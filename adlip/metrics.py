@@ -10,6 +10,8 @@ The book's chapter on robustness metrics compares them.
 """
 from __future__ import annotations
 
+import math
+import numbers
 import time
 from dataclasses import dataclass, field
 
@@ -424,6 +426,26 @@ def lipschitz_upper_bound(model, seed: int = 0) -> UpperBound:
     constants = [(layer.name, type(layer).__name__, _layer_constant(layer, seed))
                  for layer in layers]
     return UpperBound(float(np.prod([c for _, _, c in constants])), constants)
+
+
+def certified_auroc(scores_normal, scores_anomalous, eps: float, lipschitz: float = 1.0) -> float:
+    """ROC-AUC that no L2 perturbation of size ``eps`` of any test input can lower.
+
+    Scores are anomaly scores (higher = more anomalous) of a ``lipschitz``-Lipschitz score
+    function: a perturbation of norm ``eps`` moves a score by at most ``lipschitz * eps``. In the
+    worst case every normal score rises and every anomalous score falls by that much, so the
+    AUROC of ``scores_normal + lipschitz * eps`` against ``scores_anomalous - lipschitz * eps``
+    is a lower bound (at ``eps = 0`` it is the plain AUROC).
+    """
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not math.isfinite(eps) or eps < 0:
+        raise ValueError(f"eps must be a finite number >= 0 (an L2 radius), got {eps!r}")
+    if isinstance(lipschitz, bool) or not isinstance(lipschitz, numbers.Real) or not lipschitz > 0:
+        raise ValueError(f"lipschitz must be a positive number, got {lipschitz!r}")
+    normal = np.asarray(scores_normal, dtype=np.float64).ravel()
+    anomalous = np.asarray(scores_anomalous, dtype=np.float64).ravel()
+    shift = float(lipschitz) * float(eps)
+    labels = np.r_[np.zeros(len(normal)), np.ones(len(anomalous))]
+    return roc_auc(labels, np.r_[normal + shift, anomalous - shift])
 
 
 def selection_score(aucs: dict, bounds: dict, weight: float = 1 / 20):

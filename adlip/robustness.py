@@ -48,8 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from adlip.detectors.hkr import certified_auroc
-from adlip.metrics import check_binary_labels, roc_auc
+from adlip.metrics import certified_auroc, check_binary_labels, roc_auc
 
 NORMS = ("l2", "linf")
 DIRECTIONS = ("raise", "lower")

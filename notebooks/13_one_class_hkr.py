@@ -316,7 +316,7 @@ figure.tight_layout()
 #   \{s(x) - \varepsilon : x \text{ anomalous}\}\Big),
 # $$ (eq-hkr-certified-auc)
 #
-# the **certified ROC-AUC** at radius $\varepsilon$ (`adlip.detectors.hkr.certified_auroc`). No
+# the **certified ROC-AUC** at radius $\varepsilon$ (`adlip.metrics.certified_auroc`). No
 # attack needs to be run: the bound follows from the constraint alone. For a $K$-Lipschitz
 # score the shifts are $K\varepsilon$: what a certificate measures is the gap between scores
 # divided by the constant, so the scale of a score matters as much as its ranking.

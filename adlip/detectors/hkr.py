@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from adlip.metrics import certified_auroc  # noqa: F401  (re-exported: adlip.detectors.hkr.certified_auroc)
 from adlip.detectors.base import BaseDetector, Schedule, predict_in_batches, train_epochs, weight_penalty
 
 PAPER = ("Béthune & Serrurier (2022), Certifiable metric one class learning with adversarially "
@@ -83,28 +84,6 @@ def hkr_loss(f_normal, f_negative, margin: float, hkr_lambda: float):
     hinge = tf.reduce_mean(tf.nn.relu(margin - f_normal)) + tf.reduce_mean(tf.nn.relu(margin + f_negative))
     wasserstein = tf.reduce_mean(f_normal) - tf.reduce_mean(f_negative)
     return hkr_lambda * hinge - wasserstein, hinge, wasserstein
-
-
-def certified_auroc(scores_normal, scores_anomalous, eps: float, lipschitz: float = 1.0) -> float:
-    """ROC-AUC that no L2 perturbation of size ``eps`` of any test input can lower.
-
-    Scores are anomaly scores (higher = more anomalous) of a ``lipschitz``-Lipschitz score
-    function: a perturbation of norm ``eps`` moves a score by at most ``lipschitz * eps``. In the
-    worst case every normal score rises and every anomalous score falls by that much, so the
-    AUROC of ``scores_normal + lipschitz * eps`` against ``scores_anomalous - lipschitz * eps``
-    is a lower bound (at ``eps = 0`` it is the plain AUROC).
-    """
-    from adlip.metrics import roc_auc
-
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not math.isfinite(eps) or eps < 0:
-        raise ValueError(f"eps must be a finite number >= 0 (an L2 radius), got {eps!r}")
-    if isinstance(lipschitz, bool) or not isinstance(lipschitz, numbers.Real) or not lipschitz > 0:
-        raise ValueError(f"lipschitz must be a positive number, got {lipschitz!r}")
-    normal = np.asarray(scores_normal, dtype=np.float64).ravel()
-    anomalous = np.asarray(scores_anomalous, dtype=np.float64).ravel()
-    shift = float(lipschitz) * float(eps)
-    labels = np.r_[np.zeros(len(normal)), np.ones(len(anomalous))]
-    return roc_auc(labels, np.r_[normal + shift, anomalous - shift])
 
 
 def _activation(name):
