@@ -35,6 +35,7 @@ the whole autoencoder is K-Lipschitz.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import adlip  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is imported)
@@ -44,9 +45,14 @@ DATASET_ALIASES = {"mnist": "mnist", "fashion_mnist": "mnist", "cifar10": "cifar
 ORTHOGONALIZATIONS = ("bjorck", "spectral")
 GNP_ACTIVATIONS = (None, "groupsort2", "fullsort")   # replacements for leaky ReLU in Lipschitz networks
 GNP_POOLINGS = (None, "l2norm")                        # replacement for max pooling
-LIPSCHITZ_KINDS = ("SpectralConv2D", "SpectralDense")
+LIPSCHITZ_KINDS = ("SpectralConv2D", "SpectralDense", "OperatorNormConv2D")
+# Decoders of the Lipschitz DCAE: the thesis's dense one, the convolutional one it first tried with
+# deel-lip's SpectralConv2D (section 4.1), and the same with convolutions normalised by their
+# operator norm (adlip.layers.OperatorNormConv2D; see the SpectralConv2D chapter of the book).
+DECODERS = ("dense", "spectralconv", "operatorconv")
 # How describe() names each kind, as the thesis's tables do.
-DISPLAY_NAMES = {"BatchNorm": "Batch Norm", "LeakyReLU": "Leaky ReLU", "MaxPooling": "Max Pooling"}
+DISPLAY_NAMES = {"BatchNorm": "Batch Norm", "LeakyReLU": "Leaky ReLU", "MaxPooling": "Max Pooling",
+                 "Upsample": "Upsampling / 2"}
 STANDARD_LEAK = 0.1   # Ruff et al.'s leaky ReLU slope (DCAE, Deep SVDD)
 GAN_LEAK = 0.2        # Radford et al.'s (DCGAN)
 
@@ -171,7 +177,40 @@ def _lipschitz_dcae(dataset, code_size, hidden):
     return _encoder(dataset, True, code_size), decoder
 
 
-def _dcae(dataset, lipschitz):
+def _lipschitz_conv_dcae(dataset, code_size, conv_kind):
+    """The Lipschitz DCAE with a convolutional decoder, the standard decoder's mirror made Lipschitz.
+
+    Each transposed convolution of the standard decoder becomes nearest upsampling divided by 2
+    (an isometry, the thesis's first Lipschitz upsampling), batch norm is dropped, and the
+    convolutions are ``conv_kind``. MNIST decodes at 32x32 and crops the 2-pixel border to 28x28,
+    as the standard decoder's valid convolution does (cropping is 1-Lipschitz).
+    """
+    if dataset == "mnist":
+        start, filters, image = (4, 4, 2), (4, 8, 1), (28, 28, 1)
+        decoder = [_act("Reshape", start), _act("LeakyReLU", start)]
+    else:
+        start, filters, image = (4, 4, code_size // 16), (64, 32, 3), (32, 32, 3)
+        decoder = [_act("Reshape", start), _act("LeakyReLU", start), _conv(conv_kind, 128, 5, (4, 4, 128)),
+                   _act("LeakyReLU", (4, 4, 128))]
+    height, channels = 4, decoder[-1].output_shape[-1]
+    for index, n in enumerate(filters):
+        height *= 2
+        decoder += [Layer("Upsample", None, (2, 2), 2, (height, height, channels)),
+                    _conv(conv_kind, n, 5, (height, height, n))]
+        if index < len(filters) - 1:
+            decoder.append(_act("LeakyReLU", (height, height, n)))
+        channels = n
+    if height != image[0]:
+        decoder.append(_act("Crop", image))
+    decoder.append(_act("Sigmoid", image))
+    return _encoder(dataset, True, code_size), decoder
+
+
+def _dcae(dataset, lipschitz, decoder_kind="dense"):
+    if decoder_kind != "dense":
+        conv_kind = "SpectralConv2D" if decoder_kind == "spectralconv" else "OperatorNormConv2D"
+        encoder, decoder = _lipschitz_conv_dcae(dataset, 32 if dataset == "mnist" else 96, conv_kind)
+        return tuple(encoder + decoder), len(encoder)
     if lipschitz:
         encoder, decoder = (_lipschitz_dcae("mnist", 32, (64, 128)) if dataset == "mnist"
                             else _lipschitz_dcae("cifar10", 96, (192, 384, 768, 1536)))
@@ -221,13 +260,16 @@ _INPUTS = {"mnist": (28, 28, 1), "cifar10": (32, 32, 3)}
 LATENT_DIM = 256
 
 
-def _make(family, dataset, lipschitz):
+_DECODER_TITLES = {"spectralconv": " (SpectralConv2D decoder)", "operatorconv": " (OperatorNormConv2D decoder)"}
+
+
+def _make(family, dataset, lipschitz, decoder="dense"):
     title = {"mnist": "MNIST", "cifar10": "CIFAR10"}[dataset] + " " + _TITLES[family]
-    name = ("Lipschitz " if lipschitz else "") + title
+    name = ("Lipschitz " if lipschitz else "") + title + _DECODER_TITLES.get(decoder, "")
     input_shape = (LATENT_DIM,) if family == "generator" else _INPUTS[dataset]
     encoder_depth = None
     if family == "dcae":
-        layers, encoder_depth = _dcae(dataset, lipschitz)
+        layers, encoder_depth = _dcae(dataset, lipschitz, decoder)
     elif family == "deepsvdd":
         code_size = 32 if dataset == "mnist" else 128
         layers = tuple(_encoder(dataset, lipschitz, code_size))
@@ -240,19 +282,37 @@ def _make(family, dataset, lipschitz):
 
 ARCHITECTURES = {(family, dataset, lipschitz): _make(family, dataset, lipschitz)
                  for family in FAMILIES for dataset in ("mnist", "cifar10") for lipschitz in (False, True)}
+CONV_DECODER_DCAES = {(dataset, decoder): _make("dcae", dataset, True, decoder)
+                      for dataset in ("mnist", "cifar10") for decoder in DECODERS[1:]}
 
 
-def get_architecture(family: str, dataset: str, lipschitz=False) -> Architecture:
+def check_decoder(decoder, lipschitz_network: bool = True) -> None:
+    """Validate a DCAE decoder choice (see :data:`DECODERS`)."""
+    if decoder not in DECODERS:
+        raise ValueError(f"unknown decoder {decoder!r}; choose one of {DECODERS} (\"dense\" is the thesis's)")
+    if decoder != "dense" and not lipschitz_network:
+        raise ValueError(f"decoder={decoder!r} is a Lipschitz DCAE decoder; give a Lipschitz constant, "
+                         "or keep decoder=\"dense\" (the standard DCAE has its own convolutional decoder)")
+
+
+def get_architecture(family: str, dataset: str, lipschitz=False, decoder: str = "dense") -> Architecture:
     """The thesis's architecture for ``family`` on ``dataset``, standard or Lipschitz.
 
     ``family`` is one of "dcae", "deepsvdd", "generator", "discriminator"; ``dataset`` one of
     "mnist", "cifar10", "fashion_mnist" (which uses the MNIST networks). ``lipschitz`` may be a
-    bool or a constant K (anything not None/False/0 selects the Lipschitz variant).
+    bool or a constant K (anything not None/False/0 selects the Lipschitz variant). ``decoder``
+    picks the Lipschitz DCAE's decoder (:data:`DECODERS`): the thesis's dense one, or a
+    convolutional one with deel-lip's ``SpectralConv2D`` or adlip's ``OperatorNormConv2D``.
     """
     if family not in FAMILIES:
         raise ValueError(f"unknown architecture family {family!r}; choose one of {FAMILIES}")
     if dataset not in DATASET_ALIASES:
         raise ValueError(f"no architecture for data set {dataset!r}; choose one of {sorted(DATASET_ALIASES)}")
+    check_decoder(decoder, bool(lipschitz))
+    if decoder != "dense":
+        if family != "dcae":
+            raise ValueError(f"decoder={decoder!r} applies to the DCAE only, not to {family!r}")
+        return CONV_DECODER_DCAES[(DATASET_ALIASES[dataset], decoder)]
     return ARCHITECTURES[(family, DATASET_ALIASES[dataset], bool(lipschitz))]
 
 
@@ -329,6 +389,11 @@ class _LayerFactory:
         return self._glorot()
 
     def _spectral(self, layer):
+        if layer.kind == "OperatorNormConv2D":
+            from adlip.layers import OperatorNormConv2D
+
+            return OperatorNormConv2D(layer.size, layer.kernel, k_coef_lip=self.k, use_bias=self.bias,
+                                      kernel_initializer=self._glorot())
         from deel.lip.initializers import SpectralInitializer
         from deel.lip.layers import SpectralConv2D, SpectralDense
 
@@ -373,6 +438,13 @@ class _LayerFactory:
             size = tuple(layer.kernel) if isinstance(layer.kernel, (tuple, list)) else (layer.kernel,) * 2
             stride = tuple(layer.stride) if isinstance(layer.stride, (tuple, list)) else (layer.stride,) * 2
             return ScaledL2NormPooling2D(pool_size=size, strides=stride)
+        if kind == "Upsample":
+            from adlip.layers import ScaledUpSampling2D
+
+            return ScaledUpSampling2D(layer.kernel[0])
+        if kind == "Crop":
+            top, left = previous_shape[0] - layer.output_shape[0], previous_shape[1] - layer.output_shape[1]
+            return layers.Cropping2D(((top // 2, top - top // 2), (left // 2, left - left // 2)))
         simple = {
             "BatchNorm": self._batch_norm,
             "LeakyReLU": lambda: layers.LeakyReLU(GAN_LEAK if self.gan else STANDARD_LEAK),
@@ -455,7 +527,7 @@ def build(arch: Architecture, lipschitz=None, seed: int = 0, orthogonalization: 
     n = arch.lipschitz_layer_count
     factory = _LayerFactory(arch, None if k is None else k ** (1.0 / n), orthogonalization, seed, bias,
                             activation, pooling)
-    name = name or arch.name.lower().replace(" ", "_")
+    name = name or re.sub(r"[^a-z0-9_.]+", "_", arch.name.lower()).strip("_")
     if arch.encoder_depth is None:
         model = _sequential(factory, arch.layers, arch.input_shape, name)
     else:
@@ -483,6 +555,9 @@ def refresh_lipschitz_kernels(model) -> None:
     import numpy as np
 
     for layer in lipschitz_layers(model):
+        if hasattr(layer, "refresh"):            # adlip.layers.OperatorNormConv2D
+            layer.refresh()
+            continue
         matrix = np.asarray(layer.kernel, dtype=np.float64).reshape(-1, layer.kernel.shape[-1])
         layer.u.assign(_top_right_singular_vector(matrix)[None, :].astype(np.float32))
         layer(np.zeros((1,) + tuple(layer.input_shape[1:]), dtype="float32"), training=True)
@@ -508,11 +583,15 @@ def iter_layers(model):
 
 
 def lipschitz_layers(model) -> list:
-    """The deel-lip layers with a kernel (SpectralConv2D, SpectralDense, ...) of a model, nested models
-    included, in order; deel-lip's activations and pooling layers are left out."""
+    """The Lipschitz layers with a kernel (deel-lip's SpectralConv2D, SpectralDense, ..., and adlip's
+    OperatorNormConv2D) of a model, nested models included, in order; deel-lip's activations and
+    pooling layers are left out."""
     from deel.lip.layers.base_layer import LipschitzLayer
 
-    return [layer for layer in iter_layers(model) if isinstance(layer, LipschitzLayer) and hasattr(layer, "kernel")]
+    from adlip.layers import OperatorNormConv2D
+
+    return [layer for layer in iter_layers(model)
+            if isinstance(layer, (LipschitzLayer, OperatorNormConv2D)) and hasattr(layer, "kernel")]
 
 
 def encoder_of(autoencoder):

@@ -328,12 +328,14 @@ class UpperBound:
 
 
 # Layers that change nothing about distances, and elementwise activations by their largest slope.
-_ISOMETRIC_LAYERS = {"InputLayer", "Flatten", "Reshape", "Dropout", "GaussianNoise", "Permute"}
+_ISOMETRIC_LAYERS = {"InputLayer", "Flatten", "Reshape", "Dropout", "GaussianNoise", "Permute",
+                     "ScaledUpSampling2D"}
 _ONE_LIPSCHITZ_LAYERS = {"ReLU", "GroupSort", "GroupSort2", "FullSort", "MaxMin", "InvertibleDownSampling",
-                         "ScaledL2NormPooling2D", "ScaledGlobalL2NormPooling2D"}
+                         "ScaledL2NormPooling2D", "ScaledGlobalL2NormPooling2D", "Cropping2D"}
 _AFFINE_LAYERS = {"Dense", "Conv2D", "Conv2DTranspose", "BatchNormalization", "UpSampling2D",
                   "SpectralDense", "SpectralConv2D", "SpectralConv2DTranspose", "FrobeniusDense",
-                  "FrobeniusConv2D", "OrthoConv2D", "AveragePooling2D", "GlobalAveragePooling2D"}
+                  "FrobeniusConv2D", "OrthoConv2D", "AveragePooling2D", "GlobalAveragePooling2D",
+                  "OperatorNormConv2D"}
 _ACTIVATION_SLOPES = {"linear": 1.0, "relu": 1.0, "tanh": 1.0, "sigmoid": 0.25, "leaky_relu": 1.0,
                       "elu": 1.0, "softplus": 1.0, "swish": 1.1}
 

@@ -345,6 +345,7 @@ class BaseDetector(BaseEstimator):
         import importlib
 
         import deel.lip  # noqa: F401  (registers deel-lip's layers, so .keras files with them load)
+        import adlip.layers  # noqa: F401  (and adlip's own)
         import tensorflow as tf
 
         folder = Path(path)

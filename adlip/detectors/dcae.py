@@ -29,7 +29,11 @@ class DCAE(BaseDetector):
     ``weight_decay``). Schedule: 250 epochs at 1e-4 then 100 at 1e-5; Lipschitz: 350 at 1e-4.
     ``orthogonalization`` ("bjorck" or "spectral"), ``activation`` ("groupsort2", "fullsort") and
     ``pooling`` ("l2norm") are passed to ``architectures.build``; the last two make a Lipschitz
-    DCAE gradient norm preserving (None: the thesis's leaky ReLU and max pooling). After
+    DCAE gradient norm preserving (None: the thesis's leaky ReLU and max pooling). ``decoder``
+    chooses the Lipschitz DCAE's decoder (``architectures.DECODERS``): "dense", the thesis's;
+    "spectralconv", the convolutional decoder the thesis abandoned (deel-lip ``SpectralConv2D``);
+    "operatorconv", the same decoder with convolutions normalised by their operator norm
+    (``adlip.layers.OperatorNormConv2D``), which reconstructs sharply (book chapter 19). After
     training, Lipschitz kernels are normalised once more from exact singular vectors
     (``architectures.refresh_lipschitz_kernels``), so the constant of the model that is scored,
     saved and measured is K up to deel-lip's own margin.
@@ -44,13 +48,14 @@ class DCAE(BaseDetector):
 
     def __init__(self, dataset="mnist", lipschitz=None, seed=0, schedule=None, epochs_scale=1.0,
                  batch_size=None, verbose=1, contamination=0.1, orthogonalization="bjorck", activation=None,
-                 pooling=None):
+                 pooling=None, decoder="dense"):
         super().__init__(dataset=dataset, lipschitz=lipschitz, seed=seed, schedule=schedule,
                          epochs_scale=epochs_scale, batch_size=batch_size, verbose=verbose,
                          contamination=contamination)
         self.orthogonalization = orthogonalization
         self.activation = activation
         self.pooling = pooling
+        self.decoder = decoder
 
     def default_schedule(self) -> Schedule:
         return STANDARD_SCHEDULE if self.lipschitz is None else LIPSCHITZ_SCHEDULE
@@ -59,17 +64,22 @@ class DCAE(BaseDetector):
         super()._check_params()
         check_orthogonalization(self.orthogonalization)
         architectures.check_gnp_options(self.activation, self.pooling, self.lipschitz is not None)
+        architectures.check_decoder(self.decoder, self.lipschitz is not None)
 
     @property
     def architecture(self) -> architectures.Architecture:
-        return architectures.get_architecture("dcae", self.dataset, self.lipschitz is not None)
+        return architectures.get_architecture("dcae", self.dataset, self.lipschitz is not None, self.decoder)
+
+    def _build_network(self):
+        """The untrained autoencoder (a hook: the SpectralConv2D study builds variants of it)."""
+        return architectures.build(self.architecture, lipschitz=self.lipschitz, seed=self.seed,
+                                   orthogonalization=self.orthogonalization, activation=self.activation,
+                                   pooling=self.pooling)
 
     def _fit(self, x: np.ndarray) -> dict:
         import tensorflow as tf
 
-        self.autoencoder_ = architectures.build(self.architecture, lipschitz=self.lipschitz, seed=self.seed,
-                                                orthogonalization=self.orthogonalization,
-                                                activation=self.activation, pooling=self.pooling)
+        self.autoencoder_ = self._build_network()
         model, decay = self.autoencoder_, self.schedule_.weight_decay
         optimizer = tf.keras.optimizers.Adam(self.schedule_.phases[0][1])
 
