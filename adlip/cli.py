@@ -54,6 +54,16 @@ def _parser() -> argparse.ArgumentParser:
                        help="only this normal class (repeatable)")
     sweep.add_argument("--dry-run", action="store_true", help="list the runs still to do and stop")
 
+    study = commands.add_parser("decoder-study",
+                                help="the SpectralConv2D decoder study (book chapter 19); reruns skip finished variants")
+    study.add_argument("--profile", default="quick", choices=sorted(PROFILES))
+    study.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the records")
+    study.add_argument("--dataset", default="mnist", choices=sorted(INPUT_SHAPES))
+    study.add_argument("--normal-class", default=0, type=int, metavar="N")
+    study.add_argument("--seed", default=0, type=int)
+    study.add_argument("--variant", action="append", metavar="NAME",
+                       help="only this variant (repeatable; default: all of adlip.decoders.VARIANTS)")
+
     worker = commands.add_parser("run-config", help=argparse.SUPPRESS)
     worker.add_argument("config_json")
     worker.add_argument("--record", required=True)
@@ -96,12 +106,29 @@ def _sweep(args) -> int:
     return 1 if summary.failed else 0
 
 
+def _decoder_study(args) -> int:
+    from adlip import decoders
+
+    try:
+        variants = [decoders.get_variant(name) for name in (args.variant or [v.name for v in decoders.VARIANTS])]
+        records = decoders.run_study(args.out, variants, args.dataset, args.normal_class, args.profile, args.seed)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for record in records:
+        print(f"{record['variant']['name']:>20}  train MSE {record['train_mse']:.4f}  "
+              f"ROC-AUC {100 * record['auc']:.1f}%  decoder budget used {record['decoder_share']:.0%}")
+    return 0
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
         return _run(args)
     if args.command == "sweep":
         return _sweep(args)
+    if args.command == "decoder-study":
+        return _decoder_study(args)
     return experiments.run_config_main(args.config_json, args.record, args.cache_dir)
 
 

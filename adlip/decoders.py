@@ -224,6 +224,7 @@ def run_study(out_dir, variants=VARIANTS, dataset="mnist", normal_class=0, profi
     variants = [get_variant(v) for v in variants]
     get_profile(profile)
     data.check_dataset_name(dataset)
+    data._check_class(dataset, normal_class)
     records = []
     for variant in tqdm(variants, desc="decoder variants", disable=not progress):
         path = record_file(out_dir, variant, dataset, normal_class, seed)
@@ -239,6 +240,27 @@ def run_study(out_dir, variants=VARIANTS, dataset="mnist", normal_class=0, profi
             write_record(record, path)
         records.append(record)
     return records
+
+
+def study_records(profile: str, results_dir="results", run=None, dataset="mnist", normal_class=0, seed=0,
+                  progress=False) -> list:
+    """The records book chapter 19 renders: ``results_dir/decoders/<profile>/``, one per variant.
+
+    ``run=None`` trains missing variants only under the ``smoke`` profile (CI runs the whole path
+    in a couple of minutes) and otherwise reads the committed records; ``run=True`` always completes
+    the study first, ``run=False`` never does.
+    """
+    folder = Path(results_dir) / "decoders" / profile
+    if run is None:
+        run = profile == "smoke"
+    if run:
+        return run_study(folder, VARIANTS, dataset, normal_class, profile, seed, progress)
+    paths = [record_file(folder, v, dataset, normal_class, seed) for v in VARIANTS]
+    missing = [p.name for p in paths if not p.is_file()]
+    if missing:
+        raise ValueError(f"no decoder-study records {missing} in {folder}: run `python -m adlip decoder-study "
+                         f"--profile {profile} --out {folder}` or execute the chapter with run_missing=True")
+    return [json.loads(p.read_text()) for p in paths]
 
 
 def summary_rows(records) -> list:

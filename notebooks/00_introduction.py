@@ -69,6 +69,12 @@ seed = 0
 # experiments: choosing a Lipschitz constant per detector, then comparing standard and Lipschitz
 # detectors on every normal class of MNIST and CIFAR-10.
 #
+# The part *Beyond the thesis* adds four more detectors from the literature, and *Robustness,
+# measured* tests what the thesis assumed: it attacks the detectors and certifies them
+# ({ref}`chap-attacks`), compares ways to measure a Lipschitz constant
+# ({ref}`chap-measuring-lipschitz`), swaps in gradient-norm-preserving layers ({ref}`chap-gnp`), and
+# settles why the thesis's convolutional Lipschitz decoders blurred ({ref}`chap-spectralconv`).
+#
 # The code lives in the Python package `adlip`. The chapters only *use* it; everything a chapter
 # shows (a number, a table, a figure) is computed when the chapter runs. Nothing is typed in by
 # hand, except where a chapter quotes the thesis, and then it says so.

@@ -61,7 +61,9 @@ budget = get_profile(profile)
 # The autoencoders follow Ruff et al. {cite:p}`ruff2018`: no bias terms, batch normalization without
 # a learned scale or offset, leaky ReLU with slope 0.1. The standard decoders upsample with strided
 # transposed convolutions; the Lipschitz decoders are stacks of dense layers, the thesis's answer to
-# blurred reconstructions from convolutional Lipschitz decoders.
+# blurred reconstructions from convolutional Lipschitz decoders. {ref}`chap-spectralconv` finds the
+# cause of that blur and offers a convolutional Lipschitz decoder that does not blur
+# (`DCAE(decoder="operatorconv")`).
 
 # %%
 def show(family, dataset, lipschitz):

@@ -183,3 +183,23 @@ def test_run_variant_measures_a_smoke_run():
     assert len(record["reconstructions"]) == decoders.SHOWN_IMAGES
     assert 0.0 <= record["auc"] <= 1.0 and record["budget"]["epochs"] >= 1
     json.dumps(record)
+
+
+def test_study_records_name_the_command_when_records_are_missing(tmp_path):
+    with pytest.raises(ValueError, match="python -m adlip decoder-study --profile quick"):
+        decoders.study_records("quick", tmp_path, run=False)
+
+
+def test_cli_runs_the_study_and_rejects_unknown_variants(tmp_path, monkeypatch, capsys):
+    from adlip import cli
+
+    def fake_run(variant, dataset, normal_class, profile, seed):
+        return dict(variant=vars(variant), profile=profile, auc=0.75, train_mse=0.01, decoder_share=1.0)
+
+    monkeypatch.setattr(decoders, "run_variant", fake_run)
+    assert cli.main(["decoder-study", "--profile", "smoke", "--out", str(tmp_path), "--variant", "blur"]) == 2
+    assert "unknown variant" in capsys.readouterr().err
+    assert cli.main(["decoder-study", "--profile", "smoke", "--out", str(tmp_path), "--variant", "dense"]) == 0
+    assert "ROC-AUC 75.0%" in capsys.readouterr().out
+    assert (tmp_path / "dense-mnist-c0-s0.json").is_file()
+    assert cli.main(["decoder-study", "--profile", "smoke", "--out", str(tmp_path), "--normal-class", "12"]) == 2
