@@ -139,8 +139,8 @@ fig.tight_layout()
 #
 # `OperatorNormConv2D` ({mod}`adlip.layers`) removes the bound's slack: it divides the kernel by
 # the operator norm of the convolution itself, found by power iteration on the convolution and its
-# transpose (one warm-started step per training step, as in spectral normalization of GANs, and 200
-# more after training). Every kernel, sharp or smooth, then has exactly its share. The decoder's
+# transpose (one warm-started step per training step, as in spectral normalization of GANs, and an
+# exact Lanczos solve after training). Every kernel, sharp or smooth, then has exactly its share. The decoder's
 # upsampling is nearest-neighbour upsampling divided by two, the thesis's first idea: it copies
 # each pixel four times, which doubles every distance, so halving makes it an isometry. Here is the
 # whole network, rendered from its rows in {mod}`adlip.architectures`; the `spectralconv` decoder
