@@ -268,7 +268,7 @@ def summary_rows(records) -> list:
     rows = []
     for r in records:
         rows.append([r["variant"]["name"], r["variant"]["explanation"], f"{r['lipschitz']:g}",
-                     f"{r['train_mse']:.4f}", f"{r['edge_energy_ratio']:.2f}", f"{100 * r['auc']:.1f}",
+                     f"{r['train_mse']:.4f}", f"{r['edge_energy_ratio']:.3f}", f"{100 * r['auc']:.1f}",
                      f"{r['decoder_constant']:.3g}", f"{r['decoder_nominal']:.3g}",
                      "n/a" if r["variant"]["batch_norm"] else f"{r['decoder_share']:.0%}"])
     return rows
