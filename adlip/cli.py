@@ -22,6 +22,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _option(text: str) -> tuple:
+    name, separator, value = text.partition("=")
+    if not separator or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE with NAME a detector argument, got {text!r}")
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        return name, value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m adlip", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -37,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="budgets (epochs scale, subsets, bound budget); default quick")
     run.add_argument("--epochs-scale", type=_positive_float, metavar="F",
                      help="multiply the thesis's epochs by F (overrides the profile's scale)")
+    run.add_argument("--option", action="append", type=_option, metavar="NAME=VALUE", default=[],
+                     help="a further detector argument, e.g. decoder=operatorconv or activation=groupsort2 "
+                          "(repeatable; VALUE is read as JSON if it parses, else as text)")
     run.add_argument("--out", type=Path, metavar="FILE", help="also append the record to this JSON-lines file")
     run.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -74,8 +87,11 @@ def _parser() -> argparse.ArgumentParser:
 def _run(args) -> int:
     try:
         config = experiments.RunConfig(args.algorithm, args.dataset, args.normal_class, args.lipschitz,
-                                       args.seed, args.profile, args.epochs_scale)
-    except ValueError as error:
+                                       args.seed, args.profile, args.epochs_scale,
+                                       options=tuple(sorted(dict(args.option).items())))
+        detector = experiments.make_detector(config)      # unknown options fail here, before training
+        getattr(detector, "_check_params", lambda: None)()  # and invalid values of known ones
+    except (ValueError, TypeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     record = experiments.run_one(config, verbose=0 if args.quiet else 1)

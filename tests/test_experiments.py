@@ -148,10 +148,23 @@ def test_cli_run_prints_and_appends_a_record(tmp_path):
     (["--algorithm", "dcae", "--dataset", "mnist", "--normal-class", "0", "--lipschitz", "x"], "number"),
     (["--algorithm", "dcae", "--dataset", "mnist", "--normal-class", "12"], "normal_class"),
     (["--algorithm", "dcae", "--dataset", "svhn", "--normal-class", "0"], "invalid choice"),
+    (["--algorithm", "dcae", "--dataset", "mnist", "--normal-class", "0", "--option", "decoder"], "NAME=VALUE"),
+    (["--algorithm", "dcae", "--dataset", "mnist", "--normal-class", "0", "--lipschitz", "2",
+      "--option", "decoder=blur"], "unknown decoder"),
+    (["--algorithm", "dcae", "--dataset", "mnist", "--normal-class", "0", "--option", "colour=1"], "colour"),
 ])
 def test_cli_usage_errors(args, complaint):
     result = run_cli("run", *args)
     assert result.returncode == 2 and complaint in result.stderr
+
+
+def test_cli_run_passes_detector_options(tmp_path):
+    result = run_cli("run", "--algorithm", "dcae", "--dataset", "mnist", "--normal-class", "0", "--lipschitz", "2",
+                     "--option", "decoder=operatorconv", "--profile", "smoke", "--quiet")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout.strip().splitlines()[-1])
+    assert record["config"]["options"] == {"decoder": "operatorconv"}
+    assert record["detector_params"]["decoder"] == "operatorconv"
 
 
 def test_cli_sweep_dry_run_lists_runs(tmp_path):
