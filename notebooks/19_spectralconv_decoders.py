@@ -108,7 +108,7 @@ markdown_table(["kernel (5x5, 4 channels, on 16x16 images)", "correction factor"
 # cannot.
 #
 # How much of the budget do the decoder's convolutions have when training starts? The next figure
-# measures every layer of the convolutional MNIST decoder, built from {mod}`adlip.architectures`
+# measures every layer of the convolutional MNIST decoder, built from `adlip.architectures`
 # at $K = 100$, as the fraction of its share $K^{1/n}$ that it really has.
 
 # %%
@@ -141,13 +141,13 @@ display(Markdown("Share of its budget the whole decoder starts with (product ove
 # is the full share. The line above the figure multiplies the shares over the decoder's layers.
 # ```
 #
-# `OperatorNormConv2D` ({mod}`adlip.layers`) removes the bound's slack: it divides the kernel by
+# `OperatorNormConv2D` (`adlip.layers`) removes the bound's slack: it divides the kernel by
 # the operator norm of the convolution itself, found by power iteration on the convolution and its
 # transpose (one warm-started step per training step, as in spectral normalization of GANs, and an
 # exact Lanczos solve after training). Every kernel, sharp or smooth, then has exactly its share. The decoder's
 # upsampling is nearest-neighbour upsampling divided by two, the thesis's first idea: it copies
 # each pixel four times, which doubles every distance, so halving makes it an isometry. Here is the
-# whole network, rendered from its rows in {mod}`adlip.architectures`; the `spectralconv` decoder
+# whole network, rendered from its rows in `adlip.architectures`; the `spectralconv` decoder
 # is the same with `SpectralConv2D` in place of `OperatorNormConv2D`.
 
 # %%
@@ -322,7 +322,7 @@ markdown_table(["claim", f"holds at profile {profile}"], [[claim, "yes" if ok el
 # ## Conclusion
 #
 # `SpectralConv2D` is not faulty: every layer is 1-Lipschitz (times its $K$ share), as the tests of
-# {mod}`adlip` check for every network in the book. Its normalisation is *conservative*, and the
+# `adlip` check for every network in the book. Its normalisation is *conservative*, and the
 # slack falls on sharp kernels. A delta kernel, the layer that passes detail through, keeps about
 # $1/k$ of its budget; only a box blur keeps all of it. A decoder of such layers has two ways to
 # train. It can use sharp kernels and live on a few per cent of its constant, or use its constant
