@@ -41,6 +41,7 @@ if "google.colab" in sys.modules:  # on Colab, install adlip and the book's tool
 
 # %% tags=["parameters"]
 profile = "quick"
+seed = 0
 results_dir = "results"
 run_missing = None  # None: train missing variants only under the smoke profile; True / False to force
 
@@ -166,7 +167,7 @@ display(Markdown(architectures.to_markdown(architectures.get_architecture("dcae"
 # There is no reconstruction to blur. At $K = 100$ the dense decoder reconstructs well.
 
 # %%
-records = decoders.study_records(profile, results_dir, run=run_missing)
+records = decoders.study_records(profile, results_dir, run=run_missing, seed=seed)
 first = records[0]
 budget = get_profile(first["profile"])
 split = data.one_vs_rest(first["dataset"], first["normal_class"], train_size=budget.train_size,
