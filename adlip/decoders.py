@@ -154,7 +154,7 @@ def decoder_constant(model, arch: architectures.Architecture, seed: int = 0) -> 
     if "decoder" in names:
         return metrics.lipschitz_upper_bound(model.get_layer("decoder"), seed).value
     constants = metrics.lipschitz_upper_bound(model, seed).layers
-    return float(np.prod([c for _, _, c in constants[len(constants) - len(arch.layers) + arch.encoder_depth:]]))
+    return float(np.prod([c for _, _, c in constants[arch.encoder_depth:]]))   # one constant per row
 
 
 def nominal_decoder_constant(arch: architectures.Architecture, lipschitz: float) -> float:
