@@ -113,7 +113,7 @@ def make_detector(config: RunConfig, verbose: int = 0, cache_dir=None):
 
     ``cache_dir`` lets Deep SVDD runs share their pretrained DCAE (keyed by its configuration).
     """
-    profile = get_profile(config.profile)
+    profile = get_profile(config.profile, dataset=config.dataset)
     options = dict(config.options)
     if config.algorithm in BASELINE_ALGORITHMS:
         from adlip.detectors.baselines import BASELINES
@@ -134,7 +134,7 @@ def make_detector(config: RunConfig, verbose: int = 0, cache_dir=None):
 
 
 def load_split(config: RunConfig):
-    profile = get_profile(config.profile)
+    profile = get_profile(config.profile, dataset=config.dataset)
     is_gan = config.algorithm == "anogan"
     return data.one_vs_rest(config.dataset, config.normal_class, scaling=SCALINGS.get(config.algorithm, "gcn"),
                             train_size=profile.train_size,
@@ -154,7 +154,7 @@ def _summarise_history(history: dict) -> dict:
 
 def measure_lipschitz(detector, x_test, config: RunConfig) -> dict:
     """The thesis's random-pair bound and the gradient-ascent bound of the detector's network."""
-    profile = get_profile(config.profile)
+    profile = get_profile(config.profile, dataset=config.dataset)
     network = getattr(detector, "lipschitz_network", None)
     if network is None:
         return dict(lip_lower_bound=None, lip_sigma=None, lip_round_maxima=None, lip_pairs=None,
@@ -190,7 +190,7 @@ def run_one(config: RunConfig, verbose: int = 0, cache_dir=None) -> dict:
     record.update(collapsed=getattr(detector, "collapsed_", None),
                   history=_summarise_history(getattr(detector, "history_", None)),
                   status="ok", error=None, config=config.to_dict(),
-                  profile_budget=get_profile(config.profile).to_dict(),
+                  profile_budget=get_profile(config.profile, dataset=config.dataset).to_dict(),
                   detector_params=_jsonable(detector.get_params()), **provenance())
     return record
 
