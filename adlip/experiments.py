@@ -325,13 +325,28 @@ def record_path(out_dir, config: RunConfig) -> Path:
     return Path(out_dir) / f"{config.run_id}.jsonl"
 
 
+# Profile fields that name the grid rather than the budget of one run: a change to them leaves
+# finished runs valid.
+_GRID_FIELDS = {"name", "seeds", "classes", "datasets", "lipschitz_constants", "dataset_budgets"}
+_ANOGAN_FIELDS = {"anogan_test_size", "latent_steps", "anogan_train_score_size", "gan_orthogonalization"}
+
+
+def same_budget(record: dict, config: RunConfig) -> bool:
+    """Whether ``record`` was produced under the budget ``config``'s profile now gives its data set."""
+    recorded = record.get("profile_budget") or {}
+    current = json.loads(json.dumps(get_profile(config.profile, dataset=config.dataset).to_dict()))
+    ignored = _GRID_FIELDS if config.algorithm == "anogan" else _GRID_FIELDS | _ANOGAN_FIELDS
+    return all(recorded[key] == value for key, value in current.items() if key not in ignored and key in recorded)
+
+
 def is_finished(out_dir, config: RunConfig) -> bool:
-    """A run is finished when its record exists and says ``ok`` (failed runs are tried again)."""
+    """A run is finished when its record exists, says ``ok`` and was produced under the profile's
+    current budget for its data set (failed and out-of-budget runs are done again)."""
     path = record_path(out_dir, config)
     if not path.is_file():
         return False
     try:
-        return all(r.get("status") == "ok" for r in load_records(path))
+        return all(r.get("status") == "ok" and same_budget(r, config) for r in load_records(path))
     except (json.JSONDecodeError, ValueError):
         return False
 

@@ -268,8 +268,24 @@ def budget_caption(records) -> str:
     """One sentence on the budget that produced a table, from its records.
 
     Names the profile, the training epochs per algorithm, the number of seeds, the training
-    and test set sizes, and how many failed runs were left out.
+    and test set sizes, and how many failed runs were left out. A profile may give each data set
+    its own budget, so records of several data sets get one clause per data set.
     """
+    datasets = sorted({r.get("dataset") for r in records}, key=_dataset_order)
+    if len(datasets) > 1:
+        clauses = [f"{DATASET_LABELS.get(d, d)}: "
+                   + _budget_clause([r for r in records if r.get("dataset") == d]).removeprefix("adlip: ")
+                   for d in datasets]
+        return "adlip, " + " ".join(clauses)
+    return _budget_clause(records)
+
+
+def _dataset_order(name):
+    known = list(DATASET_LABELS)
+    return (known.index(name) if name in known else len(known), str(name))
+
+
+def _budget_clause(records) -> str:
     ok = [r for r in records if not is_failed(r)]
     failed = len(records) - len(ok)
     if not ok:

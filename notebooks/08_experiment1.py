@@ -69,6 +69,13 @@ ok = [r for r in records if r.get("status") == "ok"]
 display(Markdown(f"**Budget.** {tables.budget_caption(records)}  \n{tables.thesis_budget_caption('exp1')}"))
 
 # %% [markdown]
+# On a CPU the `quick` profile gives CIFAR-10 a budget of its own, much smaller than MNIST's (a
+# subset of the normal class, fewer epochs, fewer test images: the budget line above states it per
+# data set). A CIFAR-10 network costs one to two orders of magnitude more per image than an MNIST
+# one on a CPU, and this is what fits into a few hours. Read the CIFAR-10 rows as a first look at
+# that budget, not as a reproduction of the thesis's; `--profile full` on a GPU replaces them.
+
+# %% [markdown]
 # ## Detection: ROC-AUC against $K$
 #
 # The table puts, for every detector, our mean ROC-AUC over seeds (in %) beside the thesis's

@@ -203,3 +203,49 @@ def test_companions_grid_uses_each_papers_constant():
     constants = {c.algorithm: c.lipschitz for c in configs}
     assert constants == {"vae": float(eq7_lipschitz(10)), "realnvp": 2.0, "regsvdd": None}
     assert {c.normal_class for c in configs} == set(range(10))
+
+
+def test_a_data_sets_own_budget_is_applied_and_recorded(monkeypatch):
+    from dataclasses import replace
+
+    from adlip import profiles
+
+    smoke_budget = profiles.PROFILES["smoke"]
+    monkeypatch.setitem(profiles.PROFILES, "smoke", replace(
+        smoke_budget, dataset_budgets={"mnist": dict(train_size=128, test_size=300)}))
+    record = experiments.run_one(smoke())
+    assert (record["n_train"], record["n_test"]) == (128, 300)
+    assert record["profile_budget"]["train_size"] == 128
+    assert record["profile_budget"]["dataset_budgets"] == {}
+
+
+def test_quick_profile_gives_cifar10_a_cpu_budget():
+    from adlip.profiles import get_profile
+
+    mnist, cifar = get_profile("quick", dataset="mnist"), get_profile("quick", dataset="cifar10")
+    assert mnist.train_size is None and mnist.epochs_scale == get_profile("quick").epochs_scale
+    assert cifar.train_size == 1000 and cifar.epochs_scale < mnist.epochs_scale
+    detector = experiments.make_detector(RunConfig("dcae", "cifar10", 0, None, 0, "quick"))
+    assert detector.epochs_scale == cifar.epochs_scale
+    assert get_profile("quick", dataset="cifar10", seeds=(0, 1)).seeds == (0, 1)
+    with pytest.raises(ValueError, match="unknown data set"):
+        get_profile("quick", dataset="svhn")
+
+
+def test_sweep_reruns_records_of_another_budget(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from adlip import profiles
+
+    config = smoke()
+    experiments.sweep([config], tmp_path, workers=0, progress=False)
+    assert experiments.is_finished(tmp_path, config)
+    smoke_budget = profiles.PROFILES["smoke"]
+    # AnoGAN's budget does not concern an Isolation Forest run; its test set size does
+    monkeypatch.setitem(profiles.PROFILES, "smoke", replace(smoke_budget, latent_steps=7))
+    assert experiments.is_finished(tmp_path, config)
+    monkeypatch.setitem(profiles.PROFILES, "smoke", replace(smoke_budget, test_size=300))
+    assert not experiments.is_finished(tmp_path, config)
+    again = experiments.sweep([config], tmp_path, workers=0, progress=False)
+    assert again.done == [config.run_id]
+    assert experiments.load_records(tmp_path)[0]["n_test"] == 300

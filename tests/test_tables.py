@@ -242,6 +242,13 @@ def test_budget_caption():
         "adlip: profile quick, 1 seed, 5923 train")
 
 
+def test_budget_caption_has_a_clause_per_data_set():
+    records = [fake_record(), fake_record(dataset="cifar10", epochs=7, n_train=1000, n_test=2000)]
+    assert tables.budget_caption(records) == (
+        "adlip, MNIST: profile quick, epochs DCAE 28, 1 seed, 5923 train / 10000 test images. "
+        "CIFAR-10: profile quick, epochs DCAE 7, 1 seed, 1000 train / 2000 test images.")
+
+
 def test_caption_states_both_budgets():
     caption = tables.exp1_auc_table(exp1_records()).caption
     assert "adlip: profile quick" in caption and "2 seeds" in caption
