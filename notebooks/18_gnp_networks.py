@@ -59,7 +59,7 @@ from adlip.detectors import DCAE, DeepSVDD
 from adlip.experiments import chosen_constant
 from adlip.profiles import get_profile
 
-budget = get_profile(profile)
+budget = get_profile(profile, dataset=dataset)  # CIFAR-10 has a budget of its own
 seconds = seconds_per_estimator or (0.5 if profile == "smoke" else 5.0)
 split = one_vs_rest(dataset, normal_class, train_size=budget.train_size, test_size=budget.test_size, seed=1234)
 display(Markdown(
