@@ -60,7 +60,7 @@ from adlip.experiments import chosen_constant
 from adlip.metrics import roc_auc
 from adlip.profiles import get_profile
 
-budget = get_profile(profile)
+budget = get_profile(profile, dataset=dataset)  # CIFAR-10 has a budget of its own
 tf.get_logger().setLevel("ERROR")
 chapter_started = time.perf_counter()
 # The chapter's own budget per profile, on top of the profile's epochs: training images (the
