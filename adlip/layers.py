@@ -103,7 +103,7 @@ class OperatorNormConv2D(tf.keras.layers.Layer):
         The stored sigma is nudged up by the solve's tolerance, so the layer errs below its
         constant, never above. Returns the stored sigma.
         """
-        from scipy.sparse.linalg import LinearOperator, svds
+        from adlip.metrics import top_singular_pair
 
         kernel, shape = tf.constant(self.kernel.numpy()), (1,) + self.image_shape
         out_shape = shape[:-1] + (self.filters,)
@@ -116,13 +116,9 @@ class OperatorNormConv2D(tf.keras.layers.Layer):
             y = tf.constant(np.asarray(y, np.float32).reshape(out_shape))
             return self._adjoint(y, kernel).numpy().astype(np.float64).ravel()
 
-        operator = LinearOperator((int(np.prod(out_shape)), int(np.prod(shape))), matvec=forward,
-                                  rmatvec=adjoint, dtype=np.float64)
         start = self.u.numpy().astype(np.float64).ravel()
-        if operator.shape[0] < operator.shape[1]:      # svds starts in the smaller of the two spaces
-            start = forward(start)
-        _, sigma, vt = svds(operator, k=1, v0=start, tol=REFRESH_TOLERANCE)
-        sigma, vector = float(sigma[0]), vt[0]
+        sigma, vector = top_singular_pair(forward, adjoint, (int(np.prod(out_shape)), int(np.prod(shape))),
+                                          start, tol=REFRESH_TOLERANCE)
         self.u.assign((vector / np.linalg.norm(vector)).reshape(shape).astype(np.float32))
         self.sigma.assign(sigma * (1 + 10 * REFRESH_TOLERANCE))
         return float(self.sigma.numpy())

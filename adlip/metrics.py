@@ -356,7 +356,6 @@ def _linear_operator_norm(layer, seed: int) -> float:
     power iteration stalls when the top singular values are close, which convolutions often have.
     """
     import tensorflow as tf
-    from scipy.sparse.linalg import LinearOperator, svds
 
     in_shape = (1,) + tuple(int(d) for d in layer.input_shape[1:])
     offset = layer(tf.zeros(in_shape), training=False)
@@ -377,14 +376,34 @@ def _linear_operator_norm(layer, seed: int) -> float:
     def as_float32(vector):
         return tf.constant(np.asarray(vector, dtype=np.float32).reshape(-1))
 
-    operator = LinearOperator((out_size, in_size), dtype=np.float64,
-                              matvec=lambda v: forward(as_float32(v)).numpy().astype(np.float64),
-                              rmatvec=lambda u: adjoint(as_float32(u)).numpy().astype(np.float64))
+    def matvec(v):
+        return forward(as_float32(v)).numpy().astype(np.float64)
+
+    def rmatvec(u):
+        return adjoint(as_float32(u)).numpy().astype(np.float64)
+
     if min(out_size, in_size) == 1:                      # svds needs k < min(shape)
-        column = operator.rmatvec(np.ones(1)) if out_size == 1 else operator.matvec(np.ones(1))
+        column = rmatvec(np.ones(1)) if out_size == 1 else matvec(np.ones(1))
         return float(np.linalg.norm(column))
-    start = np.random.default_rng(seed).standard_normal(min(out_size, in_size))
-    return float(svds(operator, k=1, v0=start, tol=1e-6, return_singular_vectors=False)[0])
+    start = np.random.default_rng(seed).standard_normal(in_size)
+    return top_singular_pair(matvec, rmatvec, (out_size, in_size), start, tol=1e-6)[0]
+
+
+def top_singular_pair(matvec, rmatvec, shape: tuple, start: np.ndarray, tol: float) -> tuple:
+    """``(sigma, v)``: the largest singular value of a matrix-free operator and its right vector.
+
+    ``matvec`` maps the input space (``shape[1]`` entries) to the output space (``shape[0]``) and
+    ``rmatvec`` back; ``start`` is a vector of the input space. ARPACK's Lanczos iteration
+    (``scipy.sparse.linalg.svds``) works in the smaller of the two spaces, so a start vector is
+    carried over to the output space first when that one is smaller.
+    """
+    from scipy.sparse.linalg import LinearOperator, svds
+
+    operator = LinearOperator(shape, matvec=matvec, rmatvec=rmatvec, dtype=np.float64)
+    if shape[0] < shape[1]:
+        start = matvec(start)
+    _, sigma, vt = svds(operator, k=1, v0=start, tol=tol)
+    return float(sigma[0]), vt[0]
 
 
 def _layer_constant(layer, seed: int) -> float:
