@@ -271,18 +271,14 @@ def budget_caption(records) -> str:
     and test set sizes, and how many failed runs were left out. A profile may give each data set
     its own budget, so records of several data sets get one clause per data set.
     """
-    datasets = sorted({r.get("dataset") for r in records}, key=_dataset_order)
+    present = {r.get("dataset") for r in records}
+    datasets = [d for d in ref.DATASETS if d in present] + sorted(present - set(ref.DATASETS), key=str)
     if len(datasets) > 1:
         clauses = [f"{DATASET_LABELS.get(d, d)}: "
                    + _budget_clause([r for r in records if r.get("dataset") == d]).removeprefix("adlip: ")
                    for d in datasets]
         return "adlip, " + " ".join(clauses)
     return _budget_clause(records)
-
-
-def _dataset_order(name):
-    known = list(DATASET_LABELS)
-    return (known.index(name) if name in known else len(known), str(name))
 
 
 def _budget_clause(records) -> str:
