@@ -15,6 +15,7 @@ Command line::
 
     python -m adlip.book --profile quick                 # execute all chapters, then build
     python -m adlip.book --profile smoke --only 03_deep_svdd --no-build
+    python -m adlip.book --only 18 --no-build --executed-dir _build/cifar10 -p dataset=cifar10
 """
 from __future__ import annotations
 
@@ -269,6 +270,31 @@ def markdown_table(headers, rows):
     return Markdown("\n".join(lines))
 
 
+def parse_parameters(pairs):
+    """``["dataset=cifar10", "save_results=true"]`` -> ``{"dataset": "cifar10", "save_results": True}``.
+
+    Values are read as YAML scalars, as papermill's ``-y`` would, so numbers and booleans keep
+    their type; ``profile`` has its own option.
+    """
+    parameters = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            raise ValueError(f"parameter {pair!r} is not NAME=VALUE with NAME a Python name, e.g. dataset=cifar10")
+        if name == "profile":
+            raise ValueError("set the profile with --profile, not as a parameter")
+        parameters[name] = _load_yaml_text(text)
+    return parameters
+
+
+def _load_yaml_text(text):
+    import yaml
+
+    value = yaml.safe_load(text)
+    return text if value is None and text.strip() not in ("null", "~", "") else value
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m adlip.book",
@@ -284,10 +310,18 @@ def main(argv=None):
                         help="where executed notebooks go (default: _build/executed)")
     parser.add_argument("--out-dir", default="_build", help="build output (default: _build)")
     parser.add_argument("--seed", type=int, help="override the chapters' seed parameter")
+    parser.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
+                        help="set a parameter of the chapters' parameters cell, e.g. -p dataset=cifar10 "
+                             "(the value is read as YAML: true, 3, 0.5, cifar10); repeatable")
     args = parser.parse_args(argv)
 
     if not args.no_execute:
-        parameters = {} if args.seed is None else {"seed": args.seed}
+        try:
+            parameters = parse_parameters(args.parameter)
+        except ValueError as err:
+            parser.error(str(err))
+        if args.seed is not None:
+            parameters["seed"] = args.seed
         execute_notebooks(args.profile, names=args.only, out_dir=args.executed_dir,
                           parameters=parameters)
     if not args.no_build:

@@ -196,8 +196,15 @@ def run_one(config: RunConfig, verbose: int = 0, cache_dir=None) -> dict:
 
 
 def _jsonable(value):
-    """Parameters as JSON-friendly values (tuples to lists, objects to their repr)."""
-    return json.loads(json.dumps(value, default=lambda v: asdict(v) if hasattr(v, "__dataclass_fields__") else repr(v)))
+    """Parameters as JSON-friendly values (tuples and arrays to lists, dataclasses to dicts, others to their repr)."""
+    def default(v):
+        if hasattr(v, "__dataclass_fields__"):
+            return asdict(v)
+        if isinstance(v, (np.ndarray, np.generic)):
+            return v.tolist()
+        return repr(v)
+
+    return json.loads(json.dumps(value, default=default))
 
 
 def failed_record(config: RunConfig, error: str) -> dict:
@@ -236,6 +243,40 @@ def load_records(path) -> list:
         with open(file) as stream:
             records.extend(json.loads(line) for line in stream if line.strip())
     return records
+
+
+# ------------------------------------------------------------------------------- chapter records
+
+def chapter_record_path(chapter: str, profile: str, dataset: str, normal_class: int = 0, seed: int = 0,
+                        results_dir="results") -> Path:
+    """Where a chapter run keeps its results: ``results_dir/chapters/<profile>/<chapter>-<dataset>-c<class>-s<seed>.json``."""
+    return Path(results_dir) / "chapters" / profile / f"{chapter}-{dataset}-c{normal_class}-s{seed}.json"
+
+
+def save_chapter_record(chapter: str, results: dict, profile: str, dataset: str, normal_class: int = 0,
+                        seed: int = 0, budget: dict | None = None, results_dir="results") -> Path:
+    """Save what one execution of a chapter measured, so that another execution can show it.
+
+    The book executes each chapter once, on one data set; a chapter executed again on another data
+    set (``dataset="cifar10"``, say) saves its results with this, and the book's execution renders
+    them from the committed file. The record carries the chapter's parameters, its budget and the
+    provenance of every run record.
+    """
+    get_profile(profile)
+    data.check_dataset_name(dataset)
+    data._check_class(dataset, normal_class)
+    record = dict(chapter=chapter, profile=profile, dataset=dataset, normal_class=int(normal_class),
+                  seed=int(seed), budget=_jsonable(budget or {}), results=_jsonable(results), **provenance())
+    path = chapter_record_path(chapter, profile, dataset, normal_class, seed, results_dir)
+    write_record(record, path)
+    return path
+
+
+def load_chapter_record(chapter: str, profile: str, dataset: str, normal_class: int = 0, seed: int = 0,
+                        results_dir="results") -> dict | None:
+    """The record :func:`save_chapter_record` wrote for these parameters, or None if there is none."""
+    path = chapter_record_path(chapter, profile, dataset, normal_class, seed, results_dir)
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 # ----------------------------------------------------------------------------------------- grids
