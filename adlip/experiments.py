@@ -214,13 +214,16 @@ def failed_record(config: RunConfig, error: str) -> dict:
                 config=config.to_dict(), **provenance())
 
 
-def write_record(record: dict, path: Path) -> None:
-    """Write one record as one JSON line, atomically (a temporary file renamed into place)."""
+def write_record(record: dict, path: Path, sort_keys: bool = True) -> None:
+    """Write one record as one JSON line, atomically (a temporary file renamed into place).
+
+    ``sort_keys=False`` keeps the order of every dict, for records whose order means something.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".jsonl")
     with os.fdopen(handle, "w") as stream:
-        stream.write(json.dumps(record, sort_keys=True) + "\n")
+        stream.write(json.dumps(record, sort_keys=sort_keys) + "\n")
     os.replace(temporary, path)
 
 
@@ -268,7 +271,7 @@ def save_chapter_record(chapter: str, results: dict, profile: str, dataset: str,
     record = dict(chapter=chapter, profile=profile, dataset=dataset, normal_class=int(normal_class),
                   seed=int(seed), budget=_jsonable(budget or {}), results=_jsonable(results), **provenance())
     path = chapter_record_path(chapter, profile, dataset, normal_class, seed, results_dir)
-    write_record(record, path)
+    write_record(record, path, sort_keys=False)   # the chapter's tables keep their row order
     return path
 
 

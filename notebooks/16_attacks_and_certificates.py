@@ -38,8 +38,10 @@ if "google.colab" in sys.modules:  # on Colab, install adlip and the book's tool
 # %% tags=["parameters"]
 profile = "quick"
 seed = 0
-dataset = "mnist"      # "cifar10" runs the same chapter on CIFAR-10 (not executed for the book: see the text)
+dataset = "mnist"      # "cifar10" runs the same chapter on CIFAR-10 (see the section on CIFAR-10)
 normal_class = 0
+results_dir = "results"   # where the run on the other data set is read from (and saved to)
+save_results = False      # True: save this run's results for the book (see the section on CIFAR-10)
 
 # %%
 import tempfile
@@ -50,8 +52,9 @@ import adlip  # noqa: F401  (before TensorFlow: selects Keras 2)
 import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
+from IPython.display import Markdown, display
 
-from adlip import robustness
+from adlip import experiments, robustness
 from adlip.book import markdown_table
 from adlip.data import CLASS_NAMES, one_vs_rest
 from adlip.detectors import DCAE, AnoGAN, DeepSVDD, OneClassHKR
@@ -86,6 +89,9 @@ CHAPTER_BUDGET = {
                  anogan_attacked=100, anogan_steps=20, anogan_l2=(0.0, 0.25, 0.5, 1.0, 2.0, 4.0),
                  anogan_linf=(0.0, 0.01, 0.02, 0.05, 0.1)),
 }[budget.name]
+if budget.train_size is not None:   # a data set whose profile budget is smaller (CIFAR-10) keeps it
+    CHAPTER_BUDGET.update({key: min(CHAPTER_BUDGET[key] or budget.train_size, budget.train_size)
+                           for key in ("train_size", "anogan_train")})
 {k: v for k, v in CHAPTER_BUDGET.items() if k != "radii"}
 
 # %% [markdown]
@@ -291,12 +297,27 @@ for name, detector in detectors.items():
     size = CHAPTER_BUDGET["anogan_test"] if family_of(name) == "AnoGAN" else None   # each score is a search
     rows = np.random.default_rng(seed).permutation(len(data.x_test))[:size]
     clean[name] = roc_auc(data.y_test[rows], detector.decision_function(data.x_test[rows]))
-markdown_table(["detector", "K", "score constant L", "ROC-AUC (%)", "training (s)"],
-               [[name, "-" if d.lipschitz is None else f"{d.lipschitz:g}",
-                 "none" if robustness.score_lipschitz_constant(d) is None
-                 else f"{robustness.score_lipschitz_constant(d):.4g}",
-                 f"{100 * clean[name]:.1f}", f"{train_seconds.get(name, float('nan')):.0f}"]
-                for name, d in detectors.items()])
+
+# What the rest of the chapter shows, as plain numbers: the figures and tables below are drawn
+# from it, for this run and for the run on the other data set saved at the end.
+results = dict(budget=dict(CHAPTER_BUDGET, dataset=dataset, n_test=len(thesis_data.x_test),
+                           epochs_scale=budget.epochs_scale),
+               detectors={name: dict(k=d.lipschitz, constant=robustness.score_lipschitz_constant(d),
+                                     clean_auc=clean[name], train_seconds=train_seconds.get(name),
+                                     width=setting(name)[3])
+                          for name, d in detectors.items()},
+               curves={}, certificates={})
+
+
+def detector_table(results):
+    return markdown_table(
+        ["detector", "K", "score constant L", "ROC-AUC (%)", "training (s)"],
+        [[name, "-" if d["k"] is None else f"{d['k']:g}", "none" if d["constant"] is None else f"{d['constant']:.4g}",
+          f"{100 * d['clean_auc']:.1f}", "-" if d["train_seconds"] is None else f"{d['train_seconds']:.0f}"]
+         for name, d in results["detectors"].items()])
+
+
+detector_table(results)
 
 # %% [markdown]
 # *Table: the detectors, their networks' constant K, the derived constant L of the certified
@@ -309,7 +330,6 @@ markdown_table(["detector", "K", "score constant L", "ROC-AUC (%)", "training (s
 # ## Attack curves
 
 # %%
-curves = {}
 started = time.perf_counter()
 for name, detector in detectors.items():
     x, y, box, width = setting(name)
@@ -317,8 +337,8 @@ for name, detector in detectors.items():
     for norm in robustness.NORMS:
         epsilons = np.asarray(CHAPTER_BUDGET[prefix + norm]) * width
         steps = CHAPTER_BUDGET[prefix + "steps"]
-        curves[name, norm] = robustness.attack_curve(detector, x, y, epsilons, norm=norm, steps=steps,
-                                                     domain=box, seed=seed)
+        curve = robustness.attack_curve(detector, x, y, epsilons, norm=norm, steps=steps, domain=box, seed=seed)
+        results["curves"].setdefault(name, {})[norm] = curve.to_dict()
 attack_seconds = time.perf_counter() - started
 print(f"attacks: {attack_seconds:.0f} s")
 
@@ -326,15 +346,16 @@ print(f"attacks: {attack_seconds:.0f} s")
 STYLE = {"standard": dict(color="tab:red", marker="o"), "Lipschitz": dict(color="tab:blue", marker="s")}
 
 
-def plot_curves(norm):
-    families = list(dict.fromkeys(family_of(name) for name in detectors))
+def plot_curves(results, norm):
+    names = list(results["detectors"])
+    families = list(dict.fromkeys(family_of(name) for name in names))
     figure, axes = plt.subplots(2, len(families), figsize=(2.9 * len(families), 5.2), sharey="row", squeeze=False)
     for column, family in enumerate(families):
-        for name in (n for n in detectors if family_of(n) == family):
-            curve, variant = curves[name, norm], name.split(", ")[1]
-            budgets = np.asarray(curve.epsilons) / setting(name)[3]
-            axes[0, column].plot(budgets, 100 * np.asarray(curve.success_rate), label=variant, **STYLE[variant])
-            axes[1, column].plot(budgets, 100 * np.asarray(curve.auc), label=variant, **STYLE[variant])
+        for name in (n for n in names if family_of(n) == family):
+            curve, variant = results["curves"][name][norm], name.split(", ")[1]
+            budgets = np.asarray(curve["epsilons"]) / results["detectors"][name]["width"]
+            axes[0, column].plot(budgets, 100 * np.asarray(curve["success_rate"]), label=variant, **STYLE[variant])
+            axes[1, column].plot(budgets, 100 * np.asarray(curve["auc"]), label=variant, **STYLE[variant])
         axes[0, column].set_title(family)
         axes[1, column].set_xlabel(rf"$\varepsilon$ ({norm}, range units)")
     axes[0, 0].set_ylabel("attack success (%)")
@@ -344,7 +365,7 @@ def plot_curves(norm):
     return figure
 
 
-figure = plot_curves("l2")
+figure = plot_curves(results, "l2")
 
 # %% [markdown]
 # *Figure: $L_2$ attacks. Top: the share of correctly classified test images that PGD
@@ -356,35 +377,35 @@ figure = plot_curves("l2")
 # budgets `anogan_l2` and `anogan_linf`), as printed at the top.*
 
 # %%
-figure = plot_curves("linf")
+figure = plot_curves(results, "linf")
 
 # %% [markdown]
 # *Figure: the same for $L_\infty$ attacks.*
 
 # %%
-def pair_rows(norm, first, second, budgets):
+def pair_table(results, norm, first, second, budgets):
     """One row per detector: 'first / second' (both in %) of its attack curve at each budget."""
     rows = []
-    for name in detectors:
-        curve, width = curves[name, norm], setting(name)[3]
+    for name, detector in results["detectors"].items():
+        curve, width = results["curves"][name][norm], detector["width"]
         cells = {round(e / width, 6): f"{100 * a:.0f} / {100 * b:.0f}"
-                 for e, a, b in zip(curve.epsilons, getattr(curve, first), getattr(curve, second))}
+                 for e, a, b in zip(curve["epsilons"], curve[first], curve[second])}
         rows.append([name] + [cells.get(round(e, 6), "-") for e in budgets])
-    return rows
+    return markdown_table(["detector"] + [f"eps {e:g}" for e in budgets], rows)
 
 
-def curve_rows(norm):
-    return pair_rows(norm, "success_rate", "auc", CHAPTER_BUDGET[norm])
+def curve_table(results, norm):
+    return pair_table(results, norm, "success_rate", "auc", results["budget"][norm])
 
 
-markdown_table(["detector"] + [f"eps {e:g}" for e in CHAPTER_BUDGET["l2"]], curve_rows("l2"))
+curve_table(results, "l2")
 
 # %% [markdown]
 # *Table: the $L_2$ curves in numbers: attack success rate / ROC-AUC under attack, both in %, per
 # budget in range units (budget as in the figure; "-": a budget AnoGAN was not attacked with).*
 
 # %%
-markdown_table(["detector"] + [f"eps {e:g}" for e in CHAPTER_BUDGET["linf"]], curve_rows("linf"))
+curve_table(results, "linf")
 
 # %% [markdown]
 # *Table: the same for $L_\infty$.*
@@ -392,11 +413,7 @@ markdown_table(["detector"] + [f"eps {e:g}" for e in CHAPTER_BUDGET["linf"]], cu
 # The success rate mixes two attacks. Split into its parts, for the $L_2$ budgets:
 
 # %%
-def direction_rows(norm):
-    return pair_rows(norm, "false_alarm_rate", "evasion_rate", CHAPTER_BUDGET[norm][1:])
-
-
-markdown_table(["detector"] + [f"eps {e:g}" for e in CHAPTER_BUDGET["l2"][1:]], direction_rows("l2"))
+pair_table(results, "l2", "false_alarm_rate", "evasion_rate", results["budget"]["l2"][1:])
 
 # %% [markdown]
 # *Table: $L_2$ attacks, false alarms / evasions in %: of the normal test images below the
@@ -436,31 +453,44 @@ markdown_table(["detector"] + [f"eps {e:g}" for e in CHAPTER_BUDGET["l2"][1:]], 
 # same quantities (accuracy and ROC-AUC under attack): the truth lies between them.
 
 # %%
-certifiable = {name: d for name, d in detectors.items() if robustness.score_lipschitz_constant(d) is not None}
+TABLE_RADII = (0.01, 0.1)
 radii = CHAPTER_BUDGET["radii"]
-certificates = {}
-for name, detector in certifiable.items():
+for name, detector in detectors.items():
+    if robustness.score_lipschitz_constant(detector) is None:
+        continue
     x, y, box, width = setting(name)
     certificate = robustness.certify(detector, x)
-    certificates[name] = dict(
-        certificate=certificate, labels=y, width=width,
+    correct = certificate.predictions == y
+    radius = certificate.radius[correct] / width   # of the correctly classified images, in range units
+    results["certificates"][name] = dict(
+        lipschitz=certificate.lipschitz, accuracy_clean=correct.mean(),
+        median_radius=np.median(radius), radius_90=np.quantile(radius, 0.9),
         accuracy=robustness.certified_accuracy(y, certificate.scores, certificate.threshold,
                                                certificate.lipschitz, radii * width),
-        auroc=robustness.certified_auroc_curve(y, certificate.scores, certificate.lipschitz, radii * width))
+        auroc=robustness.certified_auroc_curve(y, certificate.scores, certificate.lipschitz, radii * width),
+        table_auroc=robustness.certified_auroc_curve(y, certificate.scores, certificate.lipschitz,
+                                                     np.asarray(TABLE_RADII) * width))
 
-figure, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharex=True)
-for (name, result), color in zip(certificates.items(), plt.cm.tab10.colors):
-    attacked = curves[name, "l2"]
-    for axis, certified, under_attack in ((axes[0], result["accuracy"], attacked.accuracy),
-                                          (axes[1], result["auroc"], attacked.auc)):
-        axis.plot(radii, 100 * certified, color=color, label=name)
-        axis.plot(CHAPTER_BUDGET["l2"], 100 * np.asarray(under_attack), color=color, linestyle="none",
-                  marker="o", markerfacecolor="none")
-for axis, label in zip(axes, ("accuracy (%)", "ROC-AUC (%)")):
-    axis.set(xlabel="L2 radius (range units)", ylabel=label, xlim=(0, radii.max()))
-    axis.set_xscale("symlog", linthresh=radii[1])   # linear below the smallest positive radius, then logarithmic
-axes[0].legend(fontsize=8)
-figure.tight_layout()
+
+def plot_certificates(results):
+    radii = np.asarray(results["budget"]["radii"])
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharex=True)
+    for (name, result), color in zip(results["certificates"].items(), plt.cm.tab10.colors):
+        attacked = results["curves"][name]["l2"]
+        for axis, certified, under_attack in ((axes[0], result["accuracy"], attacked["accuracy"]),
+                                              (axes[1], result["auroc"], attacked["auc"])):
+            axis.plot(radii, 100 * np.asarray(certified), color=color, label=name)
+            axis.plot(results["budget"]["l2"], 100 * np.asarray(under_attack), color=color, linestyle="none",
+                      marker="o", markerfacecolor="none")
+    for axis, label in zip(axes, ("accuracy (%)", "ROC-AUC (%)")):
+        axis.set(xlabel="L2 radius (range units)", ylabel=label, xlim=(0, radii.max()))
+        axis.set_xscale("symlog", linthresh=radii[1])   # linear below the smallest positive radius, then logarithmic
+    axes[0].legend(fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+figure = plot_certificates(results)
 
 # %% [markdown]
 # *Figure: certified accuracy (left) and certified ROC-AUC (right) against the $L_2$ radius
@@ -470,18 +500,15 @@ figure.tight_layout()
 # figures.*
 
 # %%
-TABLE_RADII = (0.01, 0.1)
-rows = []
-for name, result in certificates.items():
-    certificate, width = result["certificate"], result["width"]
-    correct = certificate.predictions == result["labels"]
-    radius = certificate.radius[correct] / width
-    auroc = robustness.certified_auroc_curve(result["labels"], certificate.scores, certificate.lipschitz,
-                                             np.asarray(TABLE_RADII) * width)
-    rows.append([name, f"{certificate.lipschitz:.4g}", f"{100 * correct.mean():.1f}", f"{np.median(radius):.3g}",
-                 f"{np.quantile(radius, 0.9):.3g}"] + [f"{100 * value:.1f}" for value in auroc])
-markdown_table(["detector", "L", "accuracy (%)", "median certified radius", "90% quantile"]
-               + [f"certified ROC-AUC at r = {r:g} (%)" for r in TABLE_RADII], rows)
+def certificate_table(results):
+    rows = [[name, f"{c['lipschitz']:.4g}", f"{100 * c['accuracy_clean']:.1f}", f"{c['median_radius']:.3g}",
+             f"{c['radius_90']:.3g}"] + [f"{100 * value:.1f}" for value in c["table_auroc"]]
+            for name, c in results["certificates"].items()]
+    return markdown_table(["detector", "L", "accuracy (%)", "median certified radius", "90% quantile"]
+                          + [f"certified ROC-AUC at r = {r:g} (%)" for r in TABLE_RADII], rows)
+
+
+certificate_table(results)
 
 # %% [markdown]
 # *Table: certificates of the correctly classified attacked test images: median and 90% quantile
@@ -500,28 +527,106 @@ markdown_table(["detector", "L", "accuracy (%)", "median certified radius", "90%
 # keeps the highest certified ROC-AUC at the smallest radii; at a tenth of a range unit the
 # DCAE's wider margins last longer.
 #
+# (sec-attacks-cifar10)=
 # ## CIFAR-10
 #
-# Set `dataset = "cifar10"` in the parameter cell to run everything on CIFAR-10 (normal class
-# `normal_class`). The book does not execute it: at the quick profile the CIFAR-10 detectors take
-# several times longer to train on this CPU, and each attack step costs a forward and backward
-# pass of the larger networks; the chapter's budget does not allow it.
+# The book executes this chapter on MNIST. On CIFAR-10 the detectors are larger and every attack
+# step is a forward and a backward pass through them, so the book does not execute the chapter a
+# second time: it was executed once with `dataset = "cifar10"` at CIFAR-10's own, smaller budget
+# ({ref}`chap-experiment1`: 1000 training images at the quick profile), its results were saved
+# and committed, and this section draws the same tables and figures from them:
+#
+# ```bash
+# python -m adlip.book --profile quick --only 16 --no-build --executed-dir _build/cifar10 \
+#     -p dataset=cifar10 -p save_results=true
+# ```
+#
+# The one-class HKR keeps the dense network of its MNIST budget, with CIFAR-10's 3072 inputs. (A
+# chapter executed on CIFAR-10 shows MNIST's saved results here instead.)
+
+# %%
+def summary_table(results):
+    l2_budget, linf_budget = results["budget"]["l2"][-1], results["budget"]["linf"][-1]
+    rows = [[name, f"{100 * d['clean_auc']:.1f}", f"{100 * results['curves'][name]['l2']['false_alarm_rate'][-1]:.0f}",
+             f"{100 * results['curves'][name]['l2']['evasion_rate'][-1]:.0f}",
+             f"{100 * results['curves'][name]['linf']['success_rate'][-1]:.0f}"]
+            for name, d in results["detectors"].items()]
+    return markdown_table(["detector", "clean ROC-AUC (%)", f"L2 false alarms at eps {l2_budget:g} (%)",
+                           f"L2 evasions at eps {l2_budget:g} (%)", f"Linf success at eps {linf_budget:g} (%)"], rows)
+
+
+def half_budget(results, name, norm="l2"):
+    """The smallest budget (range units) at which the attack flips half of the correctly classified images."""
+    curve = results["curves"][name][norm]
+    budgets = np.asarray(curve["epsilons"]) / results["detectors"][name]["width"]
+    reached = np.flatnonzero(np.asarray(curve["success_rate"]) >= 0.5)
+    return budgets[reached[0]] if reached.size else None
+
+
+def comparison(results):
+    """Per family with both variants: clean ROC-AUC and the L2 budget that flips half the images."""
+    def budget_text(value):
+        return f"{value:g}" if value is not None else f"more than {results['budget']['l2'][-1]:g}"
+
+    lines = []
+    names = list(results["detectors"])
+    for family in dict.fromkeys(family_of(name) for name in names):
+        pair = [f"{family}, {variant}" for variant in ("standard", "Lipschitz")]
+        if not all(name in names for name in pair):
+            continue
+        (standard, lipschitz) = (results["detectors"][name] for name in pair)
+        lines.append(f"**{family}**: clean ROC-AUC {100 * standard['clean_auc']:.1f}% standard, "
+                     f"{100 * lipschitz['clean_auc']:.1f}% Lipschitz; half of the correctly classified images "
+                     f"are flipped within an L2 budget of {budget_text(half_budget(results, pair[0]))} (standard) "
+                     f"and {budget_text(half_budget(results, pair[1]))} (Lipschitz) range units.")
+    return Markdown("\n".join(f"* {line}" for line in lines))
+
+
+results["seconds"] = time.perf_counter() - chapter_started
+if save_results:
+    path = experiments.save_chapter_record("16_attacks_and_certificates", results, profile, dataset, normal_class,
+                                           seed, budget.to_dict(), results_dir)
+    print(f"saved to {path}")
+other = "cifar10" if dataset == "mnist" else "mnist"
+saved = experiments.load_chapter_record("16_attacks_and_certificates", profile, other, normal_class, seed,
+                                        results_dir)
+if saved is None:
+    display(Markdown(f"*No saved {other} results for profile `{profile}`, normal class {normal_class} and "
+                     f"seed {seed} in `{results_dir}`: run the command above to make them.*"))
+else:
+    other_results = saved["results"]
+    b = other_results["budget"]
+    display(Markdown(
+        f"**Budget of the saved run.** {other}, normal class {normal_class}, profile `{profile}`, seed {seed}: "
+        f"{b['train_size']} training images (AnoGAN {b['anogan_train']}), epochs scaled by {b['epochs_scale']:g}, "
+        f"{b['n_test']} test images for the clean ROC-AUC (AnoGAN {b['anogan_test']}); {b['attacked']} normal and "
+        f"as many anomalous images attacked with {b['steps']} PGD steps (AnoGAN {b['anogan_attacked']}, "
+        f"{b['anogan_steps']} steps); {other_results['seconds'] / 60:.0f} min in all. Saved by adlip "
+        f"{saved['adlip_version']} at commit `{saved['git_commit']}`."))
+    display(detector_table(other_results))
+    plot_curves(other_results, "l2")
+    plot_curves(other_results, "linf")
+    plot_certificates(other_results)
+    display(summary_table(other_results))
+    display(comparison(other_results))
+
+# %% [markdown]
+# *On CIFAR-10, in order: the detectors (as in the first table), the $L_2$ and the $L_\infty$
+# attack curves (as in the attack figures), the certificates (as in the certificate figure), the
+# largest budgets in numbers (as in the summary table below) and, per family, the clean ROC-AUC and
+# the $L_2$ budget at which the attack flips half of the correctly classified images.*
 #
 # ## Summary
 
 # %%
-summary = []
-for name in detectors:
-    l2, linf = curves[name, "l2"], curves[name, "linf"]
-    summary.append([name, f"{100 * clean[name]:.1f}", f"{100 * l2.false_alarm_rate[-1]:.0f}",
-                    f"{100 * l2.evasion_rate[-1]:.0f}", f"{100 * linf.success_rate[-1]:.0f}"])
-print(f"chapter: {time.perf_counter() - chapter_started:.0f} s")
-largest_l2, largest_linf = CHAPTER_BUDGET["l2"][-1], CHAPTER_BUDGET["linf"][-1]
-markdown_table(["detector", "clean ROC-AUC (%)", f"L2 false alarms at eps {largest_l2:g} (%)",
-                f"L2 evasions at eps {largest_l2:g} (%)", f"Linf success at eps {largest_linf:g} (%)"], summary)
+print(f"chapter: {results['seconds']:.0f} s")
+display(summary_table(results))
+comparison(results)
 
 # %% [markdown]
-# *Table: the largest budgets of the attack figures, in numbers (same budget).*
+# *Table: the largest budgets of the attack figures, in numbers (same budget), then per family
+# the clean ROC-AUC and the $L_2$ budget (range units) at which the attack flips half of the
+# correctly classified images.*
 #
 # * Anomaly scores can be attacked in two directions: false alarms (normal images raised above
 #   the threshold) and evasions (anomalies lowered below it). PGD {eq}`eq-score-pgd` on the score does

@@ -249,3 +249,58 @@ def test_sweep_reruns_records_of_another_budget(tmp_path, monkeypatch):
     again = experiments.sweep([config], tmp_path, workers=0, progress=False)
     assert again.done == [config.run_id]
     assert experiments.load_records(tmp_path)[0]["n_test"] == 300
+
+
+# ------------------------------------------------------------------------------- chapter records
+
+def test_chapter_record_round_trip_keeps_numbers_and_provenance(tmp_path):
+    import numpy as np
+
+    from adlip.robustness import AttackCurve
+
+    curve = AttackCurve(norm="l2", epsilons=[0.0, 1.0], threshold=0.5, false_alarm_rate=[0.0, 0.5],
+                        evasion_rate=[0.0, 0.25], success_rate=[0.0, 0.4], auc=[0.9, 0.6], accuracy=[0.9, 0.5],
+                        n_normal=4, n_anomalous=4)
+    results = dict(radii=np.array([0.0, 0.1]), median=np.float32(0.25), curve=curve, k=None,
+                   rows={"zeta": 1, "alpha": 2})
+    path = experiments.save_chapter_record("18_gnp_networks", results, "smoke", "cifar10", normal_class=3,
+                                           seed=1, budget={"epochs_scale": 0.001}, results_dir=tmp_path)
+    assert path == tmp_path / "chapters" / "smoke" / "18_gnp_networks-cifar10-c3-s1.json"
+    record = experiments.load_chapter_record("18_gnp_networks", "smoke", "cifar10", 3, 1, results_dir=tmp_path)
+    assert record["results"]["radii"] == [0.0, 0.1]
+    assert record["results"]["median"] == pytest.approx(0.25)
+    assert record["results"]["curve"]["success_rate"] == [0.0, 0.4]
+    assert record["results"]["k"] is None
+    assert list(record["results"]["rows"]) == ["zeta", "alpha"]   # the chapter's row order survives
+    assert record["budget"] == {"epochs_scale": 0.001}
+    assert (record["dataset"], record["normal_class"], record["seed"]) == ("cifar10", 3, 1)
+    assert "adlip_version" in record and "git_commit" in record
+
+
+def test_load_chapter_record_is_none_for_another_run(tmp_path):
+    experiments.save_chapter_record("16_attacks", {"a": 1}, "smoke", "mnist", results_dir=tmp_path)
+    assert experiments.load_chapter_record("16_attacks", "smoke", "mnist", results_dir=tmp_path) is not None
+    assert experiments.load_chapter_record("16_attacks", "quick", "mnist", results_dir=tmp_path) is None
+    assert experiments.load_chapter_record("16_attacks", "smoke", "cifar10", results_dir=tmp_path) is None
+    assert experiments.load_chapter_record("16_attacks", "smoke", "mnist", seed=1, results_dir=tmp_path) is None
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (dict(profile="huge", dataset="mnist"), "unknown profile"),
+    (dict(profile="smoke", dataset="svhn"), "svhn"),
+    (dict(profile="smoke", dataset="mnist", normal_class=10), "class"),
+])
+def test_save_chapter_record_rejects_bad_parameters(tmp_path, arguments, message):
+    with pytest.raises(ValueError, match=message):
+        experiments.save_chapter_record("16_attacks", {}, results_dir=tmp_path, **arguments)
+    assert not (tmp_path / "chapters").exists()
+
+
+def test_book_parameters_are_read_as_yaml_scalars():
+    from adlip.book import parse_parameters
+
+    assert parse_parameters(["dataset=cifar10", "save_results=true", "normal_class=3", "rate=0.5"]) == dict(
+        dataset="cifar10", save_results=True, normal_class=3, rate=0.5)
+    for bad in ("dataset", "=cifar10", "two words=1", "profile=quick"):
+        with pytest.raises(ValueError):
+            parse_parameters([bad])

@@ -39,6 +39,49 @@ def data_problem():
     return None
 
 
+def chapter_parameters(path):
+    """The values of a chapter's parameters cell (plain assignments)."""
+    cell = next(cell for cell in jupytext.read(path).cells if "parameters" in cell.metadata.get("tags", []))
+    values = {}
+    exec(cell.source, values)
+    return {name: value for name, value in values.items() if not name.startswith("__")}
+
+
+# Chapters that show a saved run on the other data set (parameters ``save_results`` and ``results_dir``).
+SAVING_CHAPTERS = [p for p in CHAPTERS if "save_results" in chapter_parameters(p)]
+
+
+@pytest.fixture(scope="module")
+def saved_results_dir(tmp_path_factory):
+    """A results folder for the chapters that save their results: each runs once on CIFAR-10 and saves.
+
+    The MNIST executions of the smoke tests below then read these records, so CI exercises both
+    halves: saving a run and rendering a saved one.
+    """
+    from adlip.data import load_dataset
+
+    try:
+        load_dataset("cifar10")
+    except ValueError:
+        return None   # the chapters then say that no saved run exists, and the check below is skipped
+    results_dir = tmp_path_factory.mktemp("results")
+    book.execute_notebooks("smoke", names=[p.stem for p in SAVING_CHAPTERS],
+                           out_dir=tmp_path_factory.mktemp("executed-cifar10"),
+                           parameters=dict(dataset="cifar10", save_results=True, results_dir=str(results_dir)))
+    return results_dir
+
+
+def output_text(notebook_path):
+    notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
+    parts = []
+    for cell in notebook["cells"]:
+        for output in cell.get("outputs", []):
+            parts.extend(output.get("text", []))
+            for value in output.get("data", {}).values():
+                parts.extend(value if isinstance(value, list) else [str(value)])
+    return "".join(parts)
+
+
 def error_outputs(notebook_path):
     notebook = json.loads(notebook_path.read_text(encoding="utf-8"))
     return [output for cell in notebook["cells"] for output in cell.get("outputs", [])
@@ -55,8 +98,7 @@ def test_chapter_has_parameters_cell(path):
     cells = [cell for cell in jupytext.read(path).cells
              if "parameters" in cell.metadata.get("tags", [])]
     assert len(cells) == 1, f"{path.name} needs exactly one cell tagged 'parameters', has {len(cells)}"
-    values = {}
-    exec(cells[0].source, values)  # the parameters cell is plain assignments
+    values = chapter_parameters(path)
     assert values.get("profile") in PROFILES, f"{path.name}: parameters cell must set profile"
     assert isinstance(values.get("seed"), int), f"{path.name}: parameters cell must set seed"
 
@@ -80,13 +122,20 @@ def test_execute_rejects_unknown_profile(tmp_path):
 
 @pytest.mark.notebooks
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
-def test_chapter_executes_under_smoke_profile(path, executed_dir, data_problem):
+def test_chapter_executes_under_smoke_profile(path, executed_dir, data_problem, request):
     if data_problem and needs_data(path):
         pytest.skip(f"{path.stem} reads MNIST, which could not be loaded: {data_problem}")
-    timings = book.execute_notebooks("smoke", names=[path.stem], out_dir=executed_dir)
+    parameters = {}
+    saved = request.getfixturevalue("saved_results_dir") if path in SAVING_CHAPTERS else None
+    if saved is not None:
+        parameters["results_dir"] = str(saved)
+    timings = book.execute_notebooks("smoke", names=[path.stem], out_dir=executed_dir, parameters=parameters)
     executed = executed_dir / "notebooks" / f"{path.stem}.ipynb"
     assert executed.exists()
     assert not error_outputs(executed)
+    if saved is not None:  # the saved CIFAR-10 run is rendered, not the "no saved results" note
+        text = output_text(executed)
+        assert "Saved by adlip" in text and "cifar10" in text and "No saved" not in text
     recorded = json.loads((executed_dir / "timings.json").read_text())
     assert recorded["smoke"][path.stem] == timings[path.stem]
     assert timings[path.stem]["seconds"] > 0 and timings[path.stem]["cpu_seconds"] > 0
