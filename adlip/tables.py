@@ -264,13 +264,16 @@ def _algorithm_order(records) -> list:
     return [a for a in ref.ALGORITHMS if a in present] + sorted(present - set(ref.ALGORITHMS))
 
 
-def budget_caption(records) -> str:
+def budget_caption(records, datasets=None) -> str:
     """One sentence on the budget that produced a table, from its records.
 
     Names the profile, the training epochs per algorithm, the number of seeds, the training
     and test set sizes, and how many failed runs were left out. A profile may give each data set
-    its own budget, so records of several data sets get one clause per data set.
+    its own budget, so records of several data sets get one clause per data set. ``datasets``
+    restricts the sentence to the data sets a table shows.
     """
+    if datasets is not None:
+        records = [r for r in records if r.get("dataset") in datasets]
     present = {r.get("dataset") for r in records}
     datasets = [d for d in ref.DATASETS if d in present] + sorted(present - set(ref.DATASETS), key=str)
     if len(datasets) > 1:
@@ -323,8 +326,8 @@ def thesis_budget_caption(experiment: str) -> str:
             f"(AnoGAN {budget['anogan_test_size']}, drawn with seed {budget['anogan_test_seed']}).")
 
 
-def _caption(description: str, records, experiment: str) -> str:
-    return f"{description} {budget_caption(records)} {thesis_budget_caption(experiment)}"
+def _caption(description: str, records, experiment: str, datasets=None) -> str:
+    return f"{description} {budget_caption(records, datasets)} {thesis_budget_caption(experiment)}"
 
 
 # --- experiment 1 ---------------------------------------------------------------------------
@@ -356,7 +359,7 @@ def _exp1_table(records, kind: str, datasets, profile, normal_class) -> Table:
     title = f"Experiment 1: {'ROC-AUC' if is_auc else 'Lipschitz lower bound'} per global Lipschitz constant K"
     description = f"{what}, Lipschitz models, normal class {normal_class}."
     return Table(title, ["Data set", "K", *_algorithm_header(ref.ALGORITHMS)], rows,
-                 _caption(description, chosen, "exp1"))
+                 _caption(description, chosen, "exp1", datasets))
 
 
 def _auc_cells(ours, theirs, n_expected) -> list:
@@ -447,7 +450,7 @@ def selection_table(records, datasets=None, profile=None, normal_class: int = re
                    "* marks the largest score per column; the thesis column applies eq. 5.2 to the "
                    "thesis's published tables.")
     return Table("Experiment 1: selection score per Lipschitz constant", header, rows,
-                 _caption(description, chosen, "exp1"))
+                 _caption(description, chosen, "exp1", datasets))
 
 
 def chosen_constants_table(records, datasets=None, profile=None,
@@ -472,7 +475,7 @@ def chosen_constants_table(records, datasets=None, profile=None,
     description = ("Global Lipschitz constant chosen for experiment 2. 'thesis' is the published choice; "
                    "'thesis eq. 5.2' recomputes the choice from the thesis's experiment 1 tables "
                    "(they differ for the MNIST DCAE).")
-    return Table("Experiment 1: chosen Lipschitz constants", header, rows, _caption(description, chosen, "exp1"))
+    return Table("Experiment 1: chosen Lipschitz constants", header, rows, _caption(description, chosen, "exp1", datasets))
 
 
 # --- experiment 2 ---------------------------------------------------------------------------
@@ -526,7 +529,7 @@ def _exp2_table(records, kind: str, lipschitz: bool, datasets, profile) -> Table
     title = f"Experiment 2: {'ROC-AUC' if is_auc else 'Lipschitz lower bound'} of the {model} models"
     notes = [n for n in [_constants_note(chosen, lipschitz)] if n]
     return Table(title, ["Data set", "Normal class", *_algorithm_header(ref.ALGORITHMS, extra)], rows,
-                 _caption(description, chosen, "exp2"), notes)
+                 _caption(description, chosen, "exp2", datasets), notes)
 
 
 def exp2_auc_table(records, lipschitz: bool, datasets=None, profile=None) -> Table:
@@ -624,7 +627,7 @@ def exp2_summary_table(records, datasets=None, profile=None) -> Table:
                    "largest Lipschitz bound. Thesis values as published (its MNIST DeepSVDD OC standard "
                    "mean, 93.9, differs from the mean of its own per-class table, 94.3).")
     return Table("Experiment 2: summary over normal classes", ["Data set", "Measure",
-                 *_algorithm_header(ref.ALGORITHMS)], rows, _caption(description, chosen, "exp2"))
+                 *_algorithm_header(ref.ALGORITHMS)], rows, _caption(description, chosen, "exp2", datasets))
 
 
 # --- classical baselines and the cross-method comparison ------------------------------------
@@ -658,7 +661,7 @@ def baselines_table(records, datasets=None, profile=None) -> Table:
                    "pixels; OC-SVM with nu = 0.1 and gamma = 'scale' and an exact Gaussian KDE with a bandwidth "
                    "chosen by held-out likelihood, both on PCA features keeping 95% of the variance).")
     return Table("Classical baselines: ROC-AUC (%) per normal class", header, rows,
-                 f"{description} {budget_caption(chosen)}")
+                 f"{description} {budget_caption(chosen, datasets)}")
 
 
 def comparison_table(records, datasets=None) -> Table:
@@ -693,4 +696,4 @@ def comparison_table(records, datasets=None) -> Table:
         header += [f"{DATASET_LABELS.get(dataset, dataset)} mean AUC (%)", f"{DATASET_LABELS.get(dataset, dataset)} mean bound"]
     return Table("Every detector, one-vs-rest", header, rows,
                  "Mean over normal classes of the per-class ROC-AUC (mean over seeds) and mean of the runs' "
-                 "random-pair Lipschitz lower bounds (none for the classical baselines). " + budget_caption(ok))
+                 "random-pair Lipschitz lower bounds (none for the classical baselines). " + budget_caption(ok, datasets))

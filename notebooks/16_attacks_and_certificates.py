@@ -617,10 +617,10 @@ else:
 # the $L_2$ budget at which the attack flips half of the correctly classified images.*
 #
 # The committed quick record for CIFAR-10 (airplanes as the normal class) is a sobering read. At
-# a twentieth of the thesis's epochs on 1000 images, the DCAE, Deep SVDD and AnoGAN rank airplanes
-# no better than chance, standard or Lipschitz, and PGD fools every correctly classified image of
-# the DCAE and Deep SVDD at the smallest budgets tried, where MNIST needed budgets several times
-# larger. The certificates of the DCAE and Deep SVDD are correspondingly tiny. The one-class HKR is
+# a fiftieth of the thesis's epochs on 1000 images, the DCAE, Deep SVDD and AnoGAN rank airplanes
+# no better than chance, standard or Lipschitz, and PGD flips nearly every correctly classified
+# image of the DCAE and Deep SVDD at the smallest budgets tried (0.25 range units in $L_2$, 0.01
+# in $L_\infty$). Their certified radii are correspondingly tiny. The one-class HKR is
 # the exception on both counts: it detects best, resists the attacks longest and keeps a certified
 # ROC-AUC well above zero at a tenth of a range unit. The tables above hold the numbers; a longer
 # training budget (`profile = "full"`, on a GPU) is what would tell whether the deep detectors'

@@ -249,6 +249,14 @@ def test_budget_caption_has_a_clause_per_data_set():
         "CIFAR-10: profile quick, epochs DCAE 7, 1 seed, 1000 train / 2000 test images.")
 
 
+def test_caption_names_only_the_data_sets_a_table_shows():
+    records = [fake_record(experiment="exp2"),
+               fake_record(experiment="exp2", dataset="cifar10", epochs=7, n_train=1000, n_test=2000)]
+    assert tables.budget_caption(records, datasets=["mnist"]) == tables.budget_caption(records[:1])
+    caption = tables.exp2_summary_table(records, datasets=["mnist"]).caption
+    assert "CIFAR-10:" not in caption and "epochs DCAE 7" not in caption and "epochs DCAE 28" in caption
+
+
 def test_caption_states_both_budgets():
     caption = tables.exp1_auc_table(exp1_records()).caption
     assert "adlip: profile quick" in caption and "2 seeds" in caption
