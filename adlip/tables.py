@@ -234,9 +234,9 @@ def _difference(ours, theirs, template: str) -> str:
 def _algorithm_header(algorithms, extra=None) -> list:
     header = []
     for algorithm in algorithms:
-        label = ALGORITHM_LABELS.get(algorithm, algorithm)
-        header += [f"{label} adlip", f"{label} thesis", f"{label} Δ"]
-        header += [f"{label} {name}" for name in (extra or {}).get(algorithm, [])]
+        heading = ALGORITHM_LABELS.get(algorithm, algorithm)
+        header += [f"{heading} adlip", f"{heading} thesis", f"{heading} Δ"]
+        header += [f"{heading} {name}" for name in (extra or {}).get(algorithm, [])]
     return header
 
 
@@ -262,6 +262,11 @@ def _span(values) -> str:
 def _algorithm_order(records) -> list:
     present = {r["algorithm"] for r in records}
     return [a for a in ref.ALGORITHMS if a in present] + sorted(present - set(ref.ALGORITHMS))
+
+
+def label(algorithm: str) -> str:
+    """The name a table gives an algorithm (thesis detectors, baselines and companions alike)."""
+    return {**ALGORITHM_LABELS, **BASELINE_LABELS, **COMPANION_LABELS}.get(algorithm, algorithm)
 
 
 def budget_caption(records, datasets=None) -> str:
@@ -291,7 +296,7 @@ def _budget_clause(records) -> str:
         return f"adlip: no completed runs yet ({failed} failed)." if failed else "adlip: no runs yet."
     profiles = _span(str(r.get("profile")) for r in ok)
     trained = [r for r in ok if r.get("epochs")]  # classical baselines have no epochs
-    epochs = ", ".join(f"{ALGORITHM_LABELS.get(a, a)} {_span(r['epochs'] for r in trained if r['algorithm'] == a)}"
+    epochs = ", ".join(f"{label(a)} {_span(r['epochs'] for r in trained if r['algorithm'] == a)}"
                        for a in _algorithm_order(trained))
     seeds = len({r.get("seed") for r in ok})
     text = (f"adlip: profile {profiles}, {f'epochs {epochs}, ' if epochs else ''}"
@@ -309,7 +314,7 @@ def _test_sizes(ok) -> str:
     per_algorithm = {a: _span(r.get("n_test") for r in ok if r["algorithm"] == a and r.get("n_test"))
                      for a in _algorithm_order(ok)}
     common = Counter(per_algorithm.values()).most_common(1)[0][0]
-    others = [f"{ALGORITHM_LABELS.get(a, a)} {size}" for a, size in per_algorithm.items() if size != common]
+    others = [f"{label(a)} {size}" for a, size in per_algorithm.items() if size != common]
     return f"{common} test images" + (f" ({', '.join(others)})" if others else "")
 
 
@@ -461,8 +466,8 @@ def chosen_constants_table(records, datasets=None, profile=None,
     ours = chosen_constants(chosen, profile, normal_class)
     header = ["Data set"]
     for algorithm in ref.ALGORITHMS:
-        label = ALGORITHM_LABELS[algorithm]
-        header += [f"{label} adlip", f"{label} thesis", f"{label} thesis eq. 5.2"]
+        heading = ALGORITHM_LABELS[algorithm]
+        header += [f"{heading} adlip", f"{heading} thesis", f"{heading} thesis eq. 5.2"]
     rows = []
     for dataset in _datasets(chosen, datasets):
         row = [DATASET_LABELS.get(dataset, dataset)]
@@ -679,8 +684,7 @@ def comparison_table(records, datasets=None) -> Table:
     rows = []
     for (algorithm, k, profile), runs in sorted(groups.items(), key=lambda item: (str(item[0][0]),
                                                                                   item[0][1] or 0, str(item[0][2]))):
-        label = {**ALGORITHM_LABELS, **BASELINE_LABELS, **COMPANION_LABELS}.get(algorithm, algorithm)
-        row = [label, "standard" if k is None else f"K = {k:g}", str(profile)]
+        row = [label(algorithm), "standard" if k is None else f"K = {k:g}", str(profile)]
         for dataset in datasets:
             aucs = aggregate_auc([r for r in runs if r["dataset"] == dataset])
             bounds = [r["lip_lower_bound"] for r in runs if r["dataset"] == dataset and r.get("lip_lower_bound") is not None]
