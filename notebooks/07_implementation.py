@@ -51,6 +51,8 @@ from adlip.book import markdown_table
 from adlip.detectors import DETECTORS
 from adlip.profiles import get_profile
 
+tf.get_logger().setLevel("ERROR")   # models are traced again for new input shapes; TF's notices would fill the page
+
 budget = get_profile(profile)
 
 # %% [markdown]

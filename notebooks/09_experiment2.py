@@ -54,6 +54,10 @@ from adlip.data import one_vs_rest
 from adlip.detectors import DETECTORS
 from adlip.profiles import get_profile
 
+import tensorflow as tf  # noqa: E402  (after adlip, which selects Keras 2)
+
+tf.get_logger().setLevel("ERROR")   # models are traced again for new input shapes; TF's notices would fill the page
+
 budget = get_profile(profile)
 records = experiments.records_for("exp2", profile, results_dir, run=run_missing, workers=workers)
 ok = [r for r in records if r.get("status") == "ok"]

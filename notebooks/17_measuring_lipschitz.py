@@ -68,6 +68,10 @@ from adlip.data import one_vs_rest
 from adlip.detectors import DCAE, DeepSVDD
 from adlip.profiles import get_profile
 
+import tensorflow as tf  # noqa: E402  (after adlip, which selects Keras 2)
+
+tf.get_logger().setLevel("ERROR")   # models are traced again for new input shapes; TF's notices would fill the page
+
 budget = get_profile(profile)
 seconds = seconds_per_estimator or (0.5 if profile == "smoke" else 10.0)
 split = one_vs_rest("mnist", normal_class, train_size=budget.train_size, test_size=budget.test_size, seed=1234)

@@ -61,6 +61,10 @@ from adlip.detectors import DCAE, DeepSVDD
 from adlip.experiments import chosen_constant
 from adlip.profiles import get_profile
 
+import tensorflow as tf  # noqa: E402  (after adlip, which selects Keras 2)
+
+tf.get_logger().setLevel("ERROR")   # models are traced again for new input shapes; TF's notices would fill the page
+
 budget = get_profile(profile, dataset=dataset)  # CIFAR-10 has a budget of its own
 seconds = seconds_per_estimator or (0.5 if profile == "smoke" else 5.0)
 split = one_vs_rest(dataset, normal_class, train_size=budget.train_size, test_size=budget.test_size, seed=1234)
