@@ -605,8 +605,11 @@ else:
         f"{saved['adlip_version']} at commit `{saved['git_commit']}`."))
     display(detector_table(other_results))
     plot_curves(other_results, "l2")
+    plt.show()   # each figure in its place among the tables, not all at the end of the cell
     plot_curves(other_results, "linf")
+    plt.show()
     plot_certificates(other_results)
+    plt.show()
     display(summary_table(other_results))
     display(comparison(other_results))
 

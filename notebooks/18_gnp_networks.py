@@ -52,6 +52,7 @@ results_dir = "results"        # where the run on the other data set is read fro
 save_results = False           # True: save this run's results for the book (see the last section)
 
 # %%
+import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
 from adlip import experiments, metrics, plots
@@ -184,6 +185,7 @@ else:
                      f"Saved by adlip {saved['adlip_version']} at commit `{saved['git_commit']}`."))
     display(results_table(saved["results"]["rows"]))
     results_figure(saved["results"]["rows"])
+    plt.show()   # the figure between the table and the statements, not at the end of the cell
     display(statements(saved["results"]["rows"]))
 
 # %% [markdown]
