@@ -276,6 +276,8 @@ def parse_parameters(pairs):
     Values are read as YAML scalars, as papermill's ``-y`` would, so numbers and booleans keep
     their type; ``profile`` has its own option.
     """
+    import yaml  # comes with jupyter-book, like _load_yaml's
+
     parameters = {}
     for pair in pairs:
         name, sep, text = pair.partition("=")
@@ -284,15 +286,8 @@ def parse_parameters(pairs):
             raise ValueError(f"parameter {pair!r} is not NAME=VALUE with NAME a Python name, e.g. dataset=cifar10")
         if name == "profile":
             raise ValueError("set the profile with --profile, not as a parameter")
-        parameters[name] = _load_yaml_text(text)
+        parameters[name] = yaml.safe_load(text)
     return parameters
-
-
-def _load_yaml_text(text):
-    import yaml
-
-    value = yaml.safe_load(text)
-    return text if value is None and text.strip() not in ("null", "~", "") else value
 
 
 def main(argv=None):

@@ -263,7 +263,7 @@ def save_chapter_record(chapter: str, results: dict, profile: str, dataset: str,
     The book executes each chapter once, on one data set; a chapter executed again on another data
     set (``dataset="cifar10"``, say) saves its results with this, and the book's execution renders
     them from the committed file. The record carries the chapter's parameters, its budget and the
-    provenance of every run record.
+    same provenance as a run record (adlip version, git commit, time).
     """
     get_profile(profile)
     data.check_dataset_name(dataset)
