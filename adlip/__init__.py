@@ -11,6 +11,29 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
 
+
+def _check_keras_version() -> None:
+    """Fail at once, in one line, if TensorFlow was imported before adlip and bound tf.keras to Keras 3.
+
+    deel-lip 1.5 is written for Keras 2 (the tf-keras package); with Keras 3 behind ``tf.keras``
+    its layers fail much later, deep inside, with an AttributeError.
+    """
+    import sys
+
+    if "tensorflow" not in sys.modules:
+        return
+    import tensorflow as tf
+
+    version = str(getattr(tf.keras, "__version__", ""))
+    if not version.startswith("2."):
+        raise ImportError(
+            f"TensorFlow was imported before adlip and tf.keras is Keras {version or '3'}; adlip and deel-lip "
+            "need Keras 2 (tf-keras): import adlip before tensorflow, or set TF_USE_LEGACY_KERAS=1 before "
+            "Python starts")
+
+
+_check_keras_version()
+
 from adlip.data import load_dataset, one_vs_rest  # noqa: E402
 
 __all__ = ["__version__", "load_dataset", "one_vs_rest"]

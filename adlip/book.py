@@ -286,7 +286,16 @@ def parse_parameters(pairs):
             raise ValueError(f"parameter {pair!r} is not NAME=VALUE with NAME a Python name, e.g. dataset=cifar10")
         if name == "profile":
             raise ValueError("set the profile with --profile, not as a parameter")
-        parameters[name] = yaml.safe_load(text)
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            problem = str(error).splitlines()[0]
+            raise ValueError(f"parameter {pair!r}: the value is not a YAML scalar ({problem}); quote text "
+                             "values that hold YAML's special characters") from None
+        if not (value is None or isinstance(value, (str, int, float, bool))):
+            raise ValueError(f"parameter {pair!r}: the value must be a single number, boolean or text, "
+                             f"got a {type(value).__name__}")
+        parameters[name] = value
     return parameters
 
 
@@ -313,6 +322,7 @@ def main(argv=None):
     if not args.no_execute:
         try:
             parameters = parse_parameters(args.parameter)
+            select_notebooks(args.only)       # an unknown chapter fails here, before any execution
         except ValueError as err:
             parser.error(str(err))
         if args.seed is not None:

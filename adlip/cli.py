@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from adlip import experiments
+from adlip import data, experiments
 from adlip.data import INPUT_SHAPES
 from adlip.profiles import PROFILES
 
@@ -22,10 +22,41 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _constant(text: str):
+    """A Lipschitz constant for ``sweep --lipschitz``: a positive number, or 'std' (None)."""
+    return None if text.lower() in ("std", "none", "standard") else _positive_float(text)
+
+
+# Detector arguments that have a flag of their own (or are set by the profile): not --option's.
+OWN_FLAGS = {"dataset": "--dataset", "lipschitz": "--lipschitz", "seed": "--seed",
+             "epochs_scale": "--epochs-scale", "verbose": "--quiet"}
+MAX_SEED = 2 ** 32 - 1
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be in 0..{MAX_SEED} (NumPy's and TensorFlow's seed range), got {value}")
+    return value
+
+
+def _normal_class(text: str):
+    """A class index, or a class name such as ``airplane`` (checked against the data set later)."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
 def _option(text: str) -> tuple:
     name, separator, value = text.partition("=")
     if not separator or not name.isidentifier():
         raise argparse.ArgumentTypeError(f"expected NAME=VALUE with NAME a detector argument, got {text!r}")
+    if name in OWN_FLAGS:
+        raise argparse.ArgumentTypeError(f"{name} has its own flag: use {OWN_FLAGS[name]} instead of --option")
     try:
         return name, json.loads(value)
     except json.JSONDecodeError:
@@ -39,10 +70,11 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="train one detector on one one-vs-rest task and print its record")
     run.add_argument("--algorithm", required=True, choices=experiments.ALGORITHMS)
     run.add_argument("--dataset", required=True, choices=sorted(INPUT_SHAPES))
-    run.add_argument("--normal-class", required=True, type=int, metavar="N")
+    run.add_argument("--normal-class", required=True, type=_normal_class, metavar="N",
+                     help="the normal class: an index or a class name (e.g. airplane for CIFAR-10)")
     run.add_argument("--lipschitz", type=_positive_float, metavar="K",
                      help="the Lipschitz constant K; leave out for the standard model")
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--seed", type=_seed, default=0)
     run.add_argument("--profile", default="quick", choices=sorted(PROFILES),
                      help="budgets (epochs scale, subsets, bound budget); default quick")
     run.add_argument("--epochs-scale", type=_positive_float, metavar="F",
@@ -57,14 +89,24 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--experiment", required=True, choices=experiments.EXPERIMENTS)
     sweep.add_argument("--profile", default="quick", choices=sorted(PROFILES))
     sweep.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the records")
-    sweep.add_argument("--workers", type=int, default=1, metavar="N",
-                       help="runs in parallel, each in its own process (0: in this process)")
+    sweep.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="runs in parallel, each in its own process (0: in this process; default: "
+                            "one per core)")
+    sweep.add_argument("--threads", type=int, default=None, metavar="T",
+                       help="TensorFlow threads per worker (default: the cores shared out, 1 with one "
+                            "worker per core)")
     sweep.add_argument("--dataset", action="append", choices=sorted(INPUT_SHAPES),
                        help="only this data set (repeatable)")
     sweep.add_argument("--algorithm", action="append", choices=experiments.ALGORITHMS,
                        help="only this algorithm (repeatable)")
-    sweep.add_argument("--normal-class", action="append", type=int, metavar="N",
-                       help="only this normal class (repeatable)")
+    sweep.add_argument("--normal-class", action="append", type=_normal_class, metavar="N",
+                       help="only this normal class, an index or a class name (repeatable)")
+    sweep.add_argument("--seed", action="append", type=_seed, metavar="S", dest="seeds",
+                       help="only this seed (repeatable)")
+    sweep.add_argument("--lipschitz", action="append", type=_constant, metavar="K", dest="constants",
+                       help="only this Lipschitz constant, or 'std' for the standard models (repeatable)")
+    sweep.add_argument("--allow-dirty", action="store_true",
+                       help="write records even if adlip/ has uncommitted changes (they are marked +dirty)")
     sweep.add_argument("--dry-run", action="store_true", help="list the runs still to do and stop")
 
     study = commands.add_parser("decoder-study",
@@ -86,7 +128,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args) -> int:
     try:
-        config = experiments.RunConfig(args.algorithm, args.dataset, args.normal_class, args.lipschitz,
+        normal_class = data._check_class(args.dataset, args.normal_class)
+        if args.out:
+            experiments.check_records_file(args.out)
+        config = experiments.RunConfig(args.algorithm, args.dataset, normal_class, args.lipschitz,
                                        args.seed, args.profile, args.epochs_scale,
                                        options=tuple(sorted(dict(args.option).items())))
         detector = experiments.make_detector(config)      # unknown options fail here, before training
@@ -98,26 +143,55 @@ def _run(args) -> int:
     line = json.dumps(record, sort_keys=True)
     print(line)
     if args.out:
-        experiments.append_record(record, args.out)
+        try:
+            experiments.append_record(record, args.out)
+        except OSError as error:
+            print(f"error: the record could not be appended to {args.out}: {error} (it is printed above)",
+                  file=sys.stderr)
+            return 1
     return 0
 
 
 def _sweep(args) -> int:
-    if args.workers < 0:
-        print("error: --workers must be 0 or more", file=sys.stderr)
+    try:
+        workers, threads = experiments.parallelism(args.workers, args.threads)
+        configs = experiments.grid(args.experiment, args.profile, args.dataset)
+        if not args.dry_run:
+            experiments.check_clean_code(args.allow_dirty)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
-    configs = experiments.grid(args.experiment, args.profile, args.dataset)
     if args.algorithm:
         configs = [c for c in configs if c.algorithm in args.algorithm]
     if args.normal_class:
-        configs = [c for c in configs if c.normal_class in args.normal_class]
+        try:
+            wanted = {(name, data._check_class(name, value)) for value in args.normal_class
+                      for name in {c.dataset for c in configs}}
+        except ValueError as error:
+            print(f"error: --normal-class: {error}", file=sys.stderr)
+            return 2
+        configs = [c for c in configs if (c.dataset, c.normal_class) in wanted]
+    if args.seeds:
+        configs = [c for c in configs if c.seed in args.seeds]
+    if args.constants:
+        configs = [c for c in configs if c.lipschitz in args.constants]
     if args.dry_run:
         todo = [c for c in configs if not experiments.is_finished(args.out, c)]
         for config in todo:
             print(config.run_id)
         print(f"{len(todo)} of {len(configs)} runs to do", file=sys.stderr)
         return 0
-    summary = experiments.sweep(configs, args.out, workers=args.workers)
+    if workers:
+        print(f"sweep: {workers} worker process(es) x {threads} TensorFlow thread(s) each", file=sys.stderr)
+    try:
+        summary = experiments.sweep(configs, args.out, workers=workers, threads=threads)
+    except experiments.SweepError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("sweep interrupted: its workers are stopped, finished records are kept; run the same command "
+              "again to do the rest", file=sys.stderr)
+        return 130
     print(summary)
     return 1 if summary.failed else 0
 

@@ -8,6 +8,7 @@ one class, test on the whole test set with every other class labelled anomalous 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,6 +156,24 @@ def _load_uncached(name: str, data_dir) -> dict:
         f"could not load {name!r}. Tried:\n  - " + "\n  - ".join(tried)
         + f"\nPut {name}.npz (keys {', '.join(_KEYS)}, as tf.keras.datasets returns them) in a folder "
         "and set ADLIP_DATA_DIR to it, or pass data_dir=...")
+
+
+_FINGERPRINTS: dict = {}
+
+
+def fingerprint(name: str, data_dir=None) -> str:
+    """A short SHA-256 of a data set's arrays as adlip loads them, for records: two runs with the
+    same fingerprint saw the same images and labels, whichever file or cache they came from."""
+    arrays = load_raw(name, data_dir)
+    key = id(arrays)
+    if key not in _FINGERPRINTS:
+        digest = hashlib.sha256()
+        for array_name in _KEYS:
+            array = np.ascontiguousarray(arrays[array_name])
+            digest.update(f"{array_name}:{array.dtype}:{array.shape};".encode())
+            digest.update(array.tobytes())
+        _FINGERPRINTS[key] = digest.hexdigest()[:16]
+    return _FINGERPRINTS[key]
 
 
 def load_dataset(name: str, data_dir=None):

@@ -25,7 +25,7 @@ import numpy as np
 
 import adlip
 from adlip import data, metrics
-from adlip.profiles import get_profile
+from adlip.profiles import PHASES, get_profile
 
 DEEP_ALGORITHMS = ("dcae", "deepsvdd-oc", "deepsvdd-sb", "anogan")
 BASELINE_ALGORITHMS = ("iforest", "ocsvm", "kde")
@@ -34,6 +34,9 @@ ALGORITHMS = DEEP_ALGORITHMS + BASELINE_ALGORITHMS + COMPANION_ALGORITHMS
 # The pixel scaling each detector is built for (adlip.data.one_vs_rest's ``scaling``); "gcn" otherwise.
 SCALINGS = {"anogan": "tanh", "hkr": "tanh", "vae": "unit"}
 EXPERIMENTS = ("exp1", "exp2", "baselines", "companions")
+# The profile's training-phase knob (``Profile.phase_scale``) each thesis detector trains under;
+# Deep SVDD's pretraining DCAE takes the "pretrain" knob on top.
+PHASE_OF = {"dcae": "dcae", "deepsvdd-oc": "deepsvdd", "deepsvdd-sb": "deepsvdd", "anogan": "gan"}
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -92,20 +95,55 @@ class RunConfig:
 
 
 def git_commit() -> str | None:
-    """The repository's current commit (with ``+dirty`` if there are uncommitted changes), if known."""
+    """adlip's own commit, with ``+dirty`` if ``adlip/`` has uncommitted changes; None when adlip is
+    not imported from its repository (an installed copy), whatever repository the current folder is in.
+    """
+    if not (REPO_ROOT / ".git").exists() or not (REPO_ROOT / "pyproject.toml").is_file():
+        return None
     try:
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=REPO_ROOT, capture_output=True,
+                             text=True, timeout=10).stdout.strip()
+        if not top or Path(top).resolve() != REPO_ROOT:
+            return None
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True,
                                 text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "adlip"],
+                               cwd=REPO_ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return (commit + ("+dirty" if dirty else "")) or None
 
 
+def check_clean_code(allow_dirty: bool = False) -> None:
+    """Refuse to make records from code that is not committed (``adlip/`` with uncommitted changes).
+
+    A record names the commit that made it; from a dirty tree that commit does not hold the code.
+    ``allow_dirty=True`` lets it through (the records say ``+dirty``), for experiments in progress.
+    """
+    commit = git_commit()
+    if commit and commit.endswith("+dirty") and not allow_dirty:
+        raise ValueError(f"adlip/ in {REPO_ROOT} has uncommitted changes, so records would name a commit "
+                         "that does not hold the code that made them; commit first, run from a checkout "
+                         "pinned at a commit (git worktree add ../adlip-run HEAD), or pass --allow-dirty")
+
+
+def versions() -> dict:
+    """Installed versions of the stack a record's numbers depend on (None if a package is missing)."""
+    from importlib import metadata
+
+    found = {}
+    for package in ("tensorflow", "tf-keras", "deel-lip", "numpy", "scikit-learn"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = None
+    return found
+
+
 def provenance() -> dict:
-    return dict(adlip_version=adlip.__version__, git_commit=git_commit(), python=platform.python_version(),
-                machine=platform.machine(), created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    return dict(adlip_version=adlip.__version__, git_commit=git_commit(), versions=versions(),
+                python=platform.python_version(), machine=platform.machine(),
+                created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
 
 def make_detector(config: RunConfig, verbose: int = 0, cache_dir=None):
@@ -121,15 +159,19 @@ def make_detector(config: RunConfig, verbose: int = 0, cache_dir=None):
         return BASELINES[config.algorithm](dataset=config.dataset, seed=config.seed, **options)
     from adlip.detectors import make_detector as make_named_detector
 
+    phase = PHASE_OF.get(config.algorithm)
+    scale = config.epochs_scale or (profile.phase_scale(phase) if phase else profile.epochs_scale)
     common = dict(dataset=config.dataset, lipschitz=config.lipschitz, seed=config.seed, verbose=verbose,
-                  epochs_scale=config.epochs_scale or profile.epochs_scale)
+                  epochs_scale=scale)
     if config.algorithm == "anogan":
         options.setdefault("latent_steps", profile.latent_steps)
         options.setdefault("train_score_size", profile.anogan_train_score_size)
         if config.lipschitz is not None:
             options.setdefault("orthogonalization", profile.gan_orthogonalization)
-    elif config.algorithm.startswith("deepsvdd") and cache_dir is not None:
-        options.setdefault("pretrain_cache_dir", str(Path(cache_dir) / "pretrained-dcae"))
+    elif config.algorithm.startswith("deepsvdd"):
+        options.setdefault("pretrain_epochs_scale", config.epochs_scale or profile.phase_scale("pretrain"))
+        if cache_dir is not None:
+            options.setdefault("pretrain_cache_dir", str(Path(cache_dir) / "pretrained-dcae"))
     return make_named_detector(config.algorithm, **common, **options)
 
 
@@ -145,6 +187,51 @@ def _epochs(detector) -> int:
     """Training epochs of the detector's own schedule (0 for the classical baselines)."""
     schedule = getattr(detector, "resolved_schedule", None)
     return int(schedule().total_epochs) if schedule else 0
+
+
+def resolved_budget(detector) -> dict:
+    """Every budget knob the detector was trained and scored with, in the thesis's units.
+
+    Epochs per training phase (after the profile's scales), the soft-boundary warm-up and radius
+    interval, AnoGAN's latent-search steps, scored training images and GAN layers: what a table's
+    caption needs to state exactly what was run.
+    """
+    budget = {}
+    schedule = getattr(detector, "resolved_schedule", None)
+    if schedule is None:
+        return budget
+    epochs = int(schedule().total_epochs)
+    family = getattr(detector, "family", None)
+    if family == "deepsvdd":
+        budget["deepsvdd_epochs"] = epochs
+        budget["pretrain_epochs"] = (int(detector.pretrain_detector().resolved_schedule().total_epochs)
+                                     if getattr(detector, "pretrain", False) else 0)
+        if getattr(detector, "objective", None) == "soft-boundary":
+            budget.update(warm_up_epochs=detector.warm_up_epochs,
+                          radius_update_every=detector.radius_update_every)
+    elif family == "anogan":
+        budget.update(gan_epochs=epochs, latent_steps=detector.latent_steps,
+                      train_score_size=detector.train_score_size)
+        if detector.lipschitz is not None:
+            budget["orthogonalization"] = detector.orthogonalization
+    else:
+        budget[f"{family or 'training'}_epochs"] = epochs
+    return budget
+
+
+def compute_threads() -> dict | None:
+    """TensorFlow's intra- and inter-op thread counts in this process (0: TensorFlow's default, all
+    cores); None when the run did not use TensorFlow.
+
+    Numbers depend on the intra-op thread count (a reduction split over two threads rounds
+    differently from one), so records carry it: a rerun with the same count gives the same bits.
+    """
+    if "tensorflow" not in sys.modules:
+        return None
+    import tensorflow as tf
+
+    return dict(intra_op=tf.config.threading.get_intra_op_parallelism_threads(),
+                inter_op=tf.config.threading.get_inter_op_parallelism_threads(), cpu_count=os.cpu_count())
 
 
 def _summarise_history(history: dict) -> dict:
@@ -182,10 +269,11 @@ def run_one(config: RunConfig, verbose: int = 0, cache_dir=None) -> dict:
     record = dict(run_id=config.run_id, experiment=config.experiment, profile=config.profile,
                   algorithm=config.algorithm, dataset=config.dataset, normal_class=config.normal_class,
                   lipschitz=config.lipschitz, seed=config.seed,
-                  epochs=_epochs(detector),
+                  epochs=_epochs(detector), budget=resolved_budget(detector), threads=compute_threads(),
                   auc=metrics.roc_auc(split.y_test, scores),
                   train_seconds=train_seconds, score_seconds=score_seconds,
-                  n_train=int(split.info["n_train"]), n_test=int(split.info["n_test"]))
+                  n_train=int(split.info["n_train"]), n_test=int(split.info["n_test"]),
+                  data_fingerprint=data.fingerprint(config.dataset))
     record.update(measure_lipschitz(detector, split.x_test, config))
     record.update(collapsed=getattr(detector, "collapsed_", None),
                   history=_summarise_history(getattr(detector, "history_", None)),
@@ -215,36 +303,121 @@ def failed_record(config: RunConfig, error: str) -> dict:
 
 
 def write_record(record: dict, path: Path, sort_keys: bool = True) -> None:
-    """Write one record as one JSON line, atomically (a temporary file renamed into place).
+    """Write one record as one JSON line, atomically and durably.
 
-    ``sort_keys=False`` keeps the order of every dict, for records whose order means something.
+    The line goes to a temporary file in the same folder, which is flushed to disk (fsync) and then
+    renamed over ``path``: a crash or a full disk leaves either the old file or the new one, never
+    half of one, and the temporary file is removed if the write fails. ``sort_keys=False`` keeps
+    the order of every dict, for records whose order means something.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".jsonl")
-    with os.fdopen(handle, "w") as stream:
-        stream.write(json.dumps(record, sort_keys=sort_keys) + "\n")
-    os.replace(temporary, path)
+    line = json.dumps(record, sort_keys=sort_keys) + "\n"
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=TEMPORARY_PREFIX, suffix=".jsonl")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(line)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+TEMPORARY_PREFIX = ".tmp-"
+
+
+def remove_stale_temporaries(folder, older_than: float = 3600.0) -> list:
+    """Delete temporary record files that an interrupted write left in ``folder`` (older than
+    ``older_than`` seconds, so that a write in progress elsewhere is never touched)."""
+    removed = []
+    now = time.time()
+    for path in Path(folder).glob(f"{TEMPORARY_PREFIX}*"):
+        try:
+            if path.is_file() and now - path.stat().st_mtime > older_than:
+                path.unlink()
+                removed.append(path)
+        except OSError:
+            pass
+    return removed
 
 
 def append_record(record: dict, path: Path) -> None:
-    """Append one record to a JSON-lines file (the ``adlip run --out FILE`` behaviour)."""
+    """Append one record to a JSON-lines file (the ``adlip run --out FILE`` behaviour).
+
+    If the file ends in a torn line (a write cut short), the new record starts on a line of its own.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as stream:
-        stream.write(json.dumps(record, sort_keys=True) + "\n")
+    with open(path, "a+b") as stream:
+        stream.seek(0, os.SEEK_END)
+        if stream.tell():
+            stream.seek(-1, os.SEEK_END)
+            if stream.read(1) != b"\n":
+                stream.write(b"\n")
+        stream.write((json.dumps(record, sort_keys=True) + "\n").encode())
+        stream.flush()
+        os.fsync(stream.fileno())
 
 
-def load_records(path) -> list:
-    """All records under ``path`` (a ``.jsonl`` file or a folder searched recursively)."""
+def check_records_file(path) -> Path:
+    """``path`` if records can be appended to it: absent (its folder writable), empty, or JSON lines.
+
+    For ``adlip run --out``: checked before any training, so a bad path costs nothing.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"--out {path} is a folder; give a file name such as {path / 'runs.jsonl'}")
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            raise ValueError(f"--out {path} is not writable")
+        try:
+            with open(path, encoding="utf-8") as stream:
+                for number, line in enumerate(stream, 1):
+                    if line.strip():
+                        json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise ValueError(f"--out {path} is not a JSON-lines records file (line {number} is not JSON); "
+                             "choose a new file name") from None
+        return path
+    folder = path.parent if str(path.parent) else Path(".")
+    existing = next((p for p in [folder, *folder.parents] if p.exists()), None)
+    if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {path}: cannot create it, {existing or folder} is not a writable folder")
+    return path
+
+
+def load_records(path, strict: bool = False) -> list:
+    """All records under ``path`` (a ``.jsonl`` file or a folder searched recursively).
+
+    A damaged line (a torn write, a merge conflict) is skipped with a warning that names its file
+    and line, so that one bad record does not take a whole table down; ``strict=True`` raises a
+    ValueError instead.
+    """
+    import warnings
+
     path = Path(path)
     if not path.exists():
         raise ValueError(f"no result records at {path}")
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*.jsonl") if not p.name.startswith("."))
     records = []
     for file in files:
-        with open(file) as stream:
-            records.extend(json.loads(line) for line in stream if line.strip())
+        with open(file, encoding="utf-8", errors="replace") as stream:
+            for number, line in enumerate(stream, 1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                    if not isinstance(record, dict):
+                        raise ValueError("not a JSON object")
+                except ValueError as error:
+                    message = f"{file}, line {number}: damaged record ({error})"
+                    if strict:
+                        raise ValueError(message) from None
+                    warnings.warn(message + "; skipped", RuntimeWarning, stacklevel=2)
+                    continue
+                records.append(record)
     return records
 
 
@@ -358,11 +531,13 @@ class SweepSummary:
     done: list = field(default_factory=list)      # run ids finished in this call
     skipped: list = field(default_factory=list)   # run ids whose record already existed
     failed: list = field(default_factory=list)    # run ids that failed in this call
+    elsewhere: list = field(default_factory=list) # run ids another sweep was running
     seconds: float = 0.0
 
     def __str__(self):
-        return (f"{len(self.done)} runs done, {len(self.failed)} failed, {len(self.skipped)} already there, "
+        text = (f"{len(self.done)} runs done, {len(self.failed)} failed, {len(self.skipped)} already there, "
                 f"{self.seconds:.0f} s")
+        return text + (f", {len(self.elsewhere)} left to another sweep running them" if self.elsewhere else "")
 
 
 def record_path(out_dir, config: RunConfig) -> Path:
@@ -380,6 +555,8 @@ def same_budget(record: dict, config: RunConfig) -> bool:
     recorded = record.get("profile_budget") or {}
     current = json.loads(json.dumps(get_profile(config.profile, dataset=config.dataset).to_dict()))
     ignored = _GRID_FIELDS if config.algorithm == "anogan" else _GRID_FIELDS | _ANOGAN_FIELDS
+    own_phases = {PHASE_OF.get(config.algorithm)} | ({"pretrain"} if config.algorithm.startswith("deepsvdd") else set())
+    ignored = ignored | {f"{phase}_epochs_scale" for phase in PHASES if phase not in own_phases}
     return all(recorded[key] == value for key, value in current.items() if key not in ignored and key in recorded)
 
 
@@ -390,31 +567,99 @@ def is_finished(out_dir, config: RunConfig) -> bool:
     if not path.is_file():
         return False
     try:
-        return all(r.get("status") == "ok" and same_budget(r, config) for r in load_records(path))
-    except (json.JSONDecodeError, ValueError):
-        return False
+        records = load_records(path, strict=True)
+    except (OSError, ValueError):
+        return False          # torn or unreadable: not done (the rerun replaces it)
+    return bool(records) and all(r.get("status") == "ok" and r.get("run_id") == config.run_id
+                                 and same_budget(r, config) for r in records)
 
 
-def _run_in_subprocess(config: RunConfig, out_dir: Path, threads: int) -> subprocess.Popen:
+class SweepError(RuntimeError):
+    """A sweep cannot go on (its folder became unwritable, the disk is full): the message says why."""
+
+
+def _die_with_parent() -> None:
+    """In a worker process (Linux): receive SIGTERM when the sweep process dies, even by SIGKILL."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _run_in_subprocess(config: RunConfig, out_dir: Path, threads: int, lock=None) -> subprocess.Popen:
+    """Start a worker process for one run; it shares ``lock`` (an open lock file) so that the run
+    stays claimed for as long as either process lives."""
     environment = dict(os.environ, TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS="1",
                        OMP_NUM_THREADS=str(threads))
     command = [sys.executable, "-m", "adlip", "run-config", json.dumps(config.to_dict()),
                "--record", str(record_path(out_dir, config)), "--cache-dir", str(Path(out_dir) / ".cache")]
-    log = open(Path(out_dir) / "logs" / f"{config.run_id}.log", "w")
-    return subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+    with open(Path(out_dir) / "logs" / f"{config.run_id}.log", "w") as log:
+        return subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
+                                preexec_fn=_die_with_parent, pass_fds=(lock.fileno(),) if lock else ())
 
 
-def sweep(configs, out_dir, workers: int = 1, progress: bool = True) -> SweepSummary:
+def claim(out_dir, config: RunConfig):
+    """An open, exclusively locked file that claims ``config`` in ``out_dir``, or None if another
+    sweep holds it. The lock goes when every process holding the file ends, however it ends."""
+    import fcntl
+
+    folder = Path(out_dir) / ".locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(folder / f"{config.run_id}.lock", "a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def parallelism(workers=None, threads=None) -> tuple:
+    """(worker processes, TensorFlow threads per worker) for a sweep on this machine.
+
+    By default one single-threaded worker per core: measured on 2 cores
+    (``benchmarks/bench_parallelism.py``), two one-thread processes train the Lipschitz MNIST DCAE at
+    about twice the rate of one two-thread process and the standard one at about 1.2 times, since
+    these small networks do not keep two threads busy. A single-threaded worker also gives the same
+    bits whatever else the machine runs.
+    """
+    cores = os.cpu_count() or 1
+    workers = cores if workers is None else int(workers)
+    if workers < 0:
+        raise ValueError(f"workers must be 0 (in this process) or more, got {workers}")
+    threads = max(1, cores // max(workers, 1)) if threads is None else int(threads)
+    if threads < 1:
+        raise ValueError(f"threads must be 1 or more, got {threads}")
+    return workers, threads
+
+
+def sweep(configs, out_dir, workers: int = 1, progress: bool = True, threads: int | None = None) -> SweepSummary:
     """Run every configuration whose record is missing from ``out_dir``; return what happened.
 
-    ``workers >= 1`` runs each configuration in its own Python process (at most ``workers`` at once),
-    so a crash in one run is recorded as a failed record and the others go on. ``workers=0`` runs
-    them in this process, one after another (for tests and debugging).
+    ``workers >= 1`` runs each configuration in its own Python process (at most ``workers`` at once,
+    each with ``threads`` TensorFlow threads; default: the cores shared out), so a crash in one run
+    is recorded as a failed record and the others go on. ``workers=0`` runs them in this process,
+    one after another (for tests and debugging).
+
+    Nothing is lost or done twice: a run is claimed by a lock file while it runs, so two sweeps on
+    one folder share the work (a run claimed elsewhere is left to that sweep, ``summary.elsewhere``);
+    stopping a sweep (Ctrl-C, SIGTERM, or SIGKILL of this process) stops its workers too; a folder
+    that cannot be written any more ends the sweep with a ``SweepError`` that says so, keeping every
+    record already written.
     """
+    import signal
+
     from tqdm.auto import tqdm
 
     out_dir = Path(out_dir)
-    (out_dir / "logs").mkdir(parents=True, exist_ok=True)
+    try:
+        (out_dir / "logs").mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(out_dir)
+    except OSError as error:
+        raise SweepError(f"cannot write to {out_dir}: {error}") from None
     summary, start = SweepSummary(), time.perf_counter()
     todo = []
     for config in configs:
@@ -423,41 +668,98 @@ def sweep(configs, out_dir, workers: int = 1, progress: bool = True) -> SweepSum
         else:
             todo.append(config)
     bar = tqdm(total=len(todo), desc="sweep", unit="run", disable=not progress)
+    running: dict = {}
 
     def finish(config, ok):
         (summary.done if ok else summary.failed).append(config.run_id)
         bar.update(1)
         bar.set_postfix(failed=len(summary.failed))
 
-    if workers == 0:
-        for config in todo:
-            try:
-                write_record(run_one(config, cache_dir=out_dir / ".cache"), record_path(out_dir, config))
-                finish(config, True)
-            except Exception:  # one failing run must not stop the sweep
-                write_record(failed_record(config, traceback.format_exc()), record_path(out_dir, config))
-                finish(config, False)
-    else:
-        threads = max(1, (os.cpu_count() or 1) // workers)
-        running, queue = {}, list(todo)
-        while queue or running:
-            while queue and len(running) < workers:
-                config = queue.pop(0)
-                running[config.run_id] = (config, _run_in_subprocess(config, out_dir, threads))
-            time.sleep(0.5)
-            for run_id, (config, process) in list(running.items()):
-                if process.poll() is None:
-                    continue
-                del running[run_id]
-                ok = process.returncode == 0 and is_finished(out_dir, config)
-                if not ok and not record_path(out_dir, config).is_file():
-                    log = Path(out_dir) / "logs" / f"{run_id}.log"
-                    write_record(failed_record(config, f"process exited with code {process.returncode}; "
-                                               f"see {log}"), record_path(out_dir, config))
+    def next_claimed(queue):
+        """The next configuration of ``queue`` still to do and not claimed elsewhere, with its lock."""
+        while queue:
+            config = queue.pop(0)
+            if is_finished(out_dir, config):        # another sweep finished it meanwhile
+                summary.skipped.append(config.run_id)
+                bar.update(1)
+                continue
+            lock = claim(out_dir, config)
+            if lock is None:
+                summary.elsewhere.append(config.run_id)
+                bar.update(1)
+                continue
+            return config, lock
+        return None, None
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, stop) if _in_main_thread() else None
+    queue = list(todo)
+    try:
+        if workers == 0:
+            while queue:
+                config, lock = next_claimed(queue)
+                if config is None:
+                    break
+                with lock:
+                    try:
+                        record, ok = run_one(config, cache_dir=out_dir / ".cache"), True
+                    except Exception:  # one failing run must not stop the sweep
+                        record, ok = failed_record(config, traceback.format_exc()), False
+                    write_record(record, record_path(out_dir, config))
                 finish(config, ok)
-    bar.close()
+        else:
+            workers, threads = parallelism(workers, threads)
+            while queue or running:
+                while len(running) < workers:
+                    config, lock = next_claimed(queue)
+                    if config is None:
+                        break
+                    running[config.run_id] = (config, _run_in_subprocess(config, out_dir, threads, lock), lock)
+                time.sleep(0.5)
+                for run_id, (config, process, lock) in list(running.items()):
+                    if process.poll() is None:
+                        continue
+                    del running[run_id]
+                    ok = process.returncode == 0 and is_finished(out_dir, config)
+                    if not ok and not is_finished(out_dir, config):
+                        log = Path(out_dir) / "logs" / f"{run_id}.log"
+                        write_record(failed_record(config, f"process exited with code {process.returncode}; "
+                                                   f"see {log}"), record_path(out_dir, config))
+                    lock.close()
+                    finish(config, ok)
+    except OSError as error:
+        raise SweepError(f"the sweep in {out_dir} stopped: {error}. Every record written so far is kept; "
+                         "make the folder writable (or free disk space) and run the same command again "
+                         "to do the rest") from None
+    finally:
+        _stop_workers(running)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        bar.close()
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _in_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _stop_workers(running: dict) -> None:
+    """Terminate the workers still running (an interrupted sweep), then release their claims."""
+    for config, process, lock in running.values():
+        if process.poll() is None:
+            process.terminate()
+    for config, process, lock in running.values():
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        lock.close()
 
 
 def run_config_main(config_json: str, record: str, cache_dir=None) -> int:
@@ -470,12 +772,16 @@ def run_config_main(config_json: str, record: str, cache_dir=None) -> int:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(1)
     try:
-        write_record(run_one(config, cache_dir=cache_dir), Path(record))
+        result = run_one(config, cache_dir=cache_dir)
     except Exception:
-        write_record(failed_record(config, traceback.format_exc()), Path(record))
         traceback.print_exc()
+        result = failed_record(config, traceback.format_exc())
+    try:
+        write_record(result, Path(record))
+    except OSError as error:
+        print(f"error: could not write the record {record}: {error}", file=sys.stderr)
         return 1
-    return 0
+    return 0 if result["status"] == "ok" else 1
 
 
 def records_for(experiment: str, profile: str, results_dir="results", run=None, workers: int = 0,

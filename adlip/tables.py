@@ -296,7 +296,7 @@ def _budget_clause(records) -> str:
         return f"adlip: no completed runs yet ({failed} failed)." if failed else "adlip: no runs yet."
     profiles = _span(str(r.get("profile")) for r in ok)
     trained = [r for r in ok if r.get("epochs")]  # classical baselines have no epochs
-    epochs = ", ".join(f"{label(a)} {_span(r['epochs'] for r in trained if r['algorithm'] == a)}"
+    epochs = ", ".join(f"{label(a)} {_span(_phase_epochs(r) for r in trained if r['algorithm'] == a)}"
                        for a in _algorithm_order(trained))
     seeds = len({r.get("seed") for r in ok})
     text = (f"adlip: profile {profiles}, {f'epochs {epochs}, ' if epochs else ''}"
@@ -305,9 +305,29 @@ def _budget_clause(records) -> str:
     steps = [(r.get("detector_params") or {}).get("latent_steps") for r in ok if r["algorithm"] == "anogan"]
     if any(steps):
         text += f", AnoGAN latent search {_span(s for s in steps if s)} steps"
+    orthogonalizations = {(r.get("budget") or {}).get("orthogonalization") for r in ok
+                          if r["algorithm"] == "anogan" and r.get("lipschitz") is not None}
+    if orthogonalizations - {None}:
+        text += f", Lipschitz GAN layers normalised by {' / '.join(sorted(orthogonalizations - {None}))}"
+    pairs = {(r.get("profile_budget") or {}).get("lip_pairs_per_round") for r in ok}
+    rounds = {(r.get("profile_budget") or {}).get("lip_rounds") for r in ok}
+    if len(pairs) == 1 and len(rounds) == 1 and None not in pairs | rounds:
+        text += f", bound over {rounds.pop()} rounds of {_count(pairs.pop())} random pairs"
     if failed:
         text += f"; {failed} failed run{'s' if failed != 1 else ''} excluded"
     return text + "."
+
+
+def _phase_epochs(record):
+    """A run's epochs as the caption states them: Deep SVDD's as "pretraining+Deep SVDD phase"."""
+    budget = record.get("budget") or {}
+    if budget.get("pretrain_epochs"):
+        return f"{budget['pretrain_epochs']}+{budget['deepsvdd_epochs']}"
+    return record["epochs"]
+
+
+def _count(n: int) -> str:
+    return f"{n / 1e6:g} million" if n >= 1_000_000 else f"{n:,}"
 
 
 def _test_sizes(ok) -> str:

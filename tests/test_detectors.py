@@ -183,7 +183,8 @@ def test_schedules_follow_the_thesis_and_scale_up():
 
 def test_soft_boundary_radius_is_the_nu_quantile_and_shifts_the_scores(mnist_like):
     train, normal, _ = mnist_like
-    detector = fast_detector("deepsvdd-sb", None, epochs_scale=0.01).fit(train)
+    detector = fast_detector("deepsvdd-sb", None, epochs_scale=0.01, warm_up_epochs=0,
+                             radius_update_every=1).fit(train)
     assert detector.radius_ > 0 and detector.history_["radius"][-1] > 0
     distances = detector._distances(train)
     assert np.isclose(np.mean(np.sqrt(distances) > detector.radius_), detector.nu, atol=1 / len(train) + 0.02)
@@ -270,3 +271,28 @@ def test_standard_dcae_separates_real_mnist_ones_from_the_rest():
     detector = DCAE(epochs_scale=0.06, verbose=0).fit(split.x_train)
     assert detector.schedule_.phases == ((15, 1e-4), (6, 1e-5))
     assert roc_auc(split.y_test, detector.decision_function(split.x_test)) > 0.95
+
+
+def test_raw_uint8_and_huge_pixels_are_refused_before_training():
+    detector = fast_detector("dcae", None)
+    raw = np.random.default_rng(0).integers(0, 256, (8, 28, 28, 1), dtype=np.uint8)
+    with pytest.raises(ValueError, match="raw uint8 pixels"):
+        detector.fit(raw)
+    with pytest.raises(ValueError, match="overflow"):
+        detector.fit(np.full((8, 28, 28, 1), 1e30, np.float32))
+    assert not hasattr(detector, "history_")
+    with pytest.warns(RuntimeWarning, match="were the images scaled"):
+        detector._check_X(raw.astype(np.float32) * 10)
+
+
+def test_importing_tensorflow_first_is_a_one_line_error():
+    import subprocess
+    import sys
+
+    environment = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+    code = "import tensorflow as tf\ntf.keras.layers\nimport adlip\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment,
+                            timeout=300)
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError:") and "import adlip before tensorflow" in last

@@ -120,10 +120,10 @@ def test_crashing_worker_is_recorded_and_others_go_on(tmp_path, monkeypatch):
 
 
 def _crash_for(victim, real):
-    def launch(config, out_dir, threads):
+    def launch(config, out_dir, threads, lock=None):
         if config == victim:
             return subprocess.Popen([sys.executable, "-c", "import os; os._exit(3)"])
-        return real(config, out_dir, threads)
+        return real(config, out_dir, threads, lock)
     return launch
 
 
@@ -304,3 +304,313 @@ def test_book_parameters_are_read_as_yaml_scalars():
     for bad in ("dataset", "=cifar10", "two words=1", "profile=quick"):
         with pytest.raises(ValueError):
             parse_parameters([bad])
+
+
+# ------------------------------------------------------------------ budgets in the thesis's units
+
+def test_each_training_phase_has_its_own_knob(monkeypatch):
+    from dataclasses import replace
+
+    from adlip import profiles
+
+    phased = replace(profiles.PROFILES["quick"], dcae_epochs_scale=0.5, pretrain_epochs_scale=0.25,
+                     deepsvdd_epochs_scale=1.0, gan_epochs_scale=0.1)
+    monkeypatch.setitem(profiles.PROFILES, "quick", phased)
+    dcae = experiments.make_detector(RunConfig("dcae", "mnist", 0, None, 0, "quick"))
+    svdd = experiments.make_detector(RunConfig("deepsvdd-sb", "mnist", 0, 50.0, 0, "quick"))
+    gan = experiments.make_detector(RunConfig("anogan", "mnist", 0, None, 0, "quick"))
+    assert dcae.resolved_schedule().total_epochs == 175             # 0.5 * 250 + 0.5 * 100
+    assert svdd.resolved_schedule().total_epochs == 250             # the thesis's Deep SVDD phase
+    assert svdd.pretrain_detector().resolved_schedule().total_epochs == 88   # ceil(0.25 * 350)
+    assert gan.resolved_schedule().total_epochs == 2                # 0.1 * 20
+    budget = experiments.resolved_budget(svdd)
+    assert budget == dict(deepsvdd_epochs=250, pretrain_epochs=88, warm_up_epochs=10, radius_update_every=5)
+    assert experiments.resolved_budget(gan) == dict(gan_epochs=2, latent_steps=50, train_score_size=200)
+    # --epochs-scale still scales every phase for a quick look
+    quick_look = experiments.make_detector(RunConfig("deepsvdd-oc", "mnist", 0, None, 0, "quick", epochs_scale=0.01))
+    assert experiments.resolved_budget(quick_look)["pretrain_epochs"] == 4
+    assert quick_look.resolved_schedule().total_epochs == 3
+    with pytest.raises(ValueError, match="training phase"):
+        phased.phase_scale("decoder")
+
+
+def test_full_profile_is_the_thesis_budget():
+    full = experiments.get_profile("full", dataset="mnist")
+    assert [full.phase_scale(phase) for phase in experiments.PHASES] == [1.0] * 4
+    assert (full.latent_steps, full.anogan_test_size, full.seeds, full.lip_rounds) == (500, 1000, (0, 1, 2), 10)
+    # the bound's budget is a number of pairs, so that a run gives the same bound on any machine
+    assert full.lip_pairs_per_round and full.lip_seconds_per_round is None
+    svdd = experiments.make_detector(RunConfig("deepsvdd-oc", "mnist", 0, None, 0, "full"))
+    assert experiments.resolved_budget(svdd) == dict(deepsvdd_epochs=250, pretrain_epochs=350)
+
+
+def test_a_phase_knob_reruns_only_the_runs_it_concerns(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from adlip import profiles
+
+    config = smoke()
+    experiments.sweep([config], tmp_path, workers=0, progress=False)
+    record = experiments.load_records(tmp_path)[0]
+    assert record["budget"] == {} and "threads" in record
+    svdd = RunConfig("deepsvdd-oc", "mnist", 0, None, 0, "smoke")
+    fake = dict(record, profile_budget=profiles.get_profile("smoke", dataset="mnist").to_dict())
+    monkeypatch.setitem(profiles.PROFILES, "smoke", replace(profiles.PROFILES["smoke"], gan_epochs_scale=0.5))
+    assert experiments.same_budget(fake, svdd) and not experiments.same_budget(
+        fake, RunConfig("anogan", "mnist", 0, None, 0, "smoke"))
+    monkeypatch.setitem(profiles.PROFILES, "smoke", replace(profiles.PROFILES["smoke"], pretrain_epochs_scale=0.5))
+    assert not experiments.same_budget(fake, svdd)
+    assert experiments.same_budget(fake, RunConfig("dcae", "mnist", 0, None, 0, "smoke"))
+
+
+def test_soft_boundary_warm_up_counts_the_thesis_epochs(mnist_like):
+    """Shortening the schedule does not shorten the 10-epoch warm-up or the 5-epoch radius interval."""
+    from adlip.detectors import DeepSVDD
+
+    train = mnist_like[0]
+    detector = DeepSVDD(objective="soft-boundary", pretrain=False, epochs_scale=0.06, batch_size=32,
+                        verbose=0).fit(train)
+    radii = detector.history_["radius"]
+    assert len(radii) == 15                                  # ceil(0.06 * 150) + ceil(0.06 * 100)
+    assert all(r == 0 for r in radii[:9]) and radii[9] > 0   # R first set after epoch 10
+    assert radii[10:14] == [radii[9]] * 4 and radii[14] != radii[9]   # then every 5 epochs
+    assert detector.radius_ > 0
+
+
+def test_sweep_can_be_narrowed_by_seed_and_constant(tmp_path):
+    result = run_cli("sweep", "--experiment", "exp1", "--profile", "full", "--out", str(tmp_path),
+                     "--dataset", "mnist", "--seed", "1", "--lipschitz", "10", "--lipschitz", "0.5", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    run_ids = result.stdout.split()
+    assert len(run_ids) == 6          # 3 non-GAN algorithms x 2 constants (AnoGAN runs seed 0 only)
+    assert all("-s1-" in r and ("-K10-" in r or "-K0.5-" in r) for r in run_ids)
+    standard = run_cli("sweep", "--experiment", "exp2", "--profile", "full", "--out", str(tmp_path),
+                       "--dataset", "mnist", "--seed", "0", "--lipschitz", "std", "--dry-run")
+    assert standard.returncode == 0 and len(standard.stdout.split()) == 40
+    assert all("-std-" in r for r in standard.stdout.split())
+
+
+def test_records_come_only_from_committed_code(monkeypatch):
+    monkeypatch.setattr(experiments, "git_commit", lambda: "0123abc+dirty")
+    with pytest.raises(ValueError, match="uncommitted changes"):
+        experiments.check_clean_code()
+    experiments.check_clean_code(allow_dirty=True)
+    monkeypatch.setattr(experiments, "git_commit", lambda: "0123abc")
+    experiments.check_clean_code()
+
+
+def test_git_commit_is_adlips_own_or_none(tmp_path, monkeypatch):
+    """From an installed copy (no repository of its own) the commit is None, even inside another repository."""
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "adlip").mkdir()
+    monkeypatch.setattr(experiments, "REPO_ROOT", tmp_path / "adlip")
+    assert experiments.git_commit() is None
+
+
+def test_sweep_parallelism_defaults_to_one_thread_per_core():
+    cores = os.cpu_count() or 1
+    assert experiments.parallelism() == (cores, 1)
+    assert experiments.parallelism(1) == (1, cores)
+    assert experiments.parallelism(1, 1) == (1, 1)
+    with pytest.raises(ValueError, match="threads"):
+        experiments.parallelism(2, 0)
+
+
+# ------------------------------------------------------------ records: nothing lost, nothing twice
+
+@pytest.mark.parametrize("content", ["", "\n\n", '{"run_id": "x", "status": "ok"', "not json\n"])
+def test_empty_blank_or_torn_record_files_are_not_finished(tmp_path, content):
+    config = smoke()
+    path = experiments.record_path(tmp_path, config)
+    path.write_text(content)
+    assert not experiments.is_finished(tmp_path, config)
+    experiments.sweep([config], tmp_path, workers=0, progress=False)
+    assert experiments.is_finished(tmp_path, config)
+    assert len(experiments.load_records(path, strict=True)) == 1
+
+
+def test_load_records_names_a_damaged_line_and_skips_it(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    path.write_text('{"a": 1}\n{"a": 2\n\n{"a": 3}\n')
+    with pytest.warns(RuntimeWarning, match=r"runs\.jsonl, line 2: damaged record"):
+        assert [r["a"] for r in experiments.load_records(path)] == [1, 3]
+    with pytest.raises(ValueError, match="line 2"):
+        experiments.load_records(path, strict=True)
+
+
+def test_append_record_starts_a_new_line_after_a_torn_one(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    path.write_text('{"a": 1}\n{"a": 2')
+    experiments.append_record({"a": 3}, path)
+    lines = path.read_text().splitlines()
+    assert lines == ['{"a": 1}', '{"a": 2', '{"a": 3}']
+
+
+def test_write_record_leaves_no_temporary_file_when_it_fails(tmp_path, monkeypatch):
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(experiments.os, "fsync", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        experiments.write_record({"a": 1}, tmp_path / "r.jsonl")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_stale_temporaries_are_cleaned_up(tmp_path):
+    stale, fresh = tmp_path / ".tmp-old.jsonl", tmp_path / ".tmp-new.jsonl"
+    stale.write_text("{")
+    fresh.write_text("{")
+    os.utime(stale, (0, 0))
+    assert experiments.remove_stale_temporaries(tmp_path) == [stale]
+    assert fresh.exists()
+
+
+def test_a_run_claimed_by_another_sweep_is_left_to_it(tmp_path):
+    config = smoke(7)
+    lock = experiments.claim(tmp_path, config)
+    assert experiments.claim(tmp_path, config) is None
+    summary = experiments.sweep([config], tmp_path, workers=0, progress=False)
+    assert summary.elsewhere == [config.run_id] and not summary.done
+    lock.close()
+    assert experiments.sweep([config], tmp_path, workers=0, progress=False).done == [config.run_id]
+
+
+def test_an_unwritable_folder_ends_the_sweep_with_a_clear_error(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(experiments, "write_record", refuse)
+    with pytest.raises(experiments.SweepError, match="No space left on device.*kept"):
+        experiments.sweep([smoke(8)], tmp_path, workers=0, progress=False)
+
+
+KILL_SWEEP = """
+import sys
+from adlip import experiments
+from adlip.experiments import RunConfig
+configs = [RunConfig("dcae", "mnist", c, None, 0, "quick") for c in (0, 1)]
+experiments.sweep(configs, sys.argv[1], workers=2, progress=False)
+"""
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGKILL"])
+def test_killing_a_sweep_stops_its_workers(tmp_path, signal_name):
+    import signal
+    import time
+
+    sweep = subprocess.Popen([sys.executable, "-c", KILL_SWEEP, str(tmp_path)], stderr=subprocess.DEVNULL)
+    locks = tmp_path / ".locks"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(locks.glob("*.lock"))) < 2:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    workers = _children(sweep.pid)
+    assert len(workers) == 2, "the sweep did not start its two workers"
+    sweep.send_signal(getattr(signal, signal_name))
+    sweep.wait(timeout=60)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in workers)
+    for config in [RunConfig("dcae", "mnist", c, None, 0, "quick") for c in (0, 1)]:
+        lock = experiments.claim(tmp_path, config)       # the claims went with the processes
+        assert lock is not None
+        lock.close()
+
+
+def _children(pid):
+    path = f"/proc/{pid}/task/{pid}/children"
+    with open(path) as stream:
+        return [int(child) for child in stream.read().split()]
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stream:
+            return stream.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("args, complaint", [
+    (["--seed", "-1"], "0..4294967295"), (["--seed", str(2 ** 32)], "0..4294967295"),
+    (["--option", "seed=3"], "own flag"), (["--option", "lipschitz=2"], "own flag"),
+    (["--normal-class", "truck"], "class name"),
+])
+def test_cli_run_refuses_bad_arguments_in_one_line(args, complaint):
+    base = {"--algorithm": "iforest", "--dataset": "mnist", "--normal-class": "0", "--profile": "smoke"}
+    for flag, value in zip(args[::2], args[1::2]):
+        base[flag] = value
+    argv = [item for pair in base.items() for item in pair]
+    argv += [a for a in args if a == "--option"] and []
+    result = run_cli("run", *[x for pair in base.items() for x in pair])
+    assert result.returncode == 2 and complaint in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_run_accepts_a_cifar10_class_name():
+    result = run_cli("sweep", "--experiment", "exp2", "--profile", "quick", "--out", "/tmp/unused-adlip",
+                     "--dataset", "cifar10", "--normal-class", "airplane", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() and all("-c0-" in r for r in result.stdout.split())
+
+
+@pytest.mark.parametrize("value", ["10", "-1", "truck"])
+def test_cli_sweep_refuses_a_class_the_data_set_lacks(tmp_path, value):
+    result = run_cli("sweep", "--experiment", "exp2", "--profile", "quick", "--out", str(tmp_path),
+                     "--dataset", "mnist", "--normal-class", value, "--dry-run")
+    assert result.returncode == 2 and "normal_class" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("make, complaint", [
+    (lambda tmp: tmp, "is a folder"),
+    (lambda tmp: _write(tmp / "notes.txt", "hello\n"), "not a JSON-lines"),
+    (lambda tmp: _write(tmp / "a-file", "x") / "runs.jsonl", "not a writable folder"),
+])
+def test_cli_run_checks_its_out_file_before_training(tmp_path, make, complaint):
+    """Each case would train for minutes (profile full) if the check came after the training."""
+    result = run_cli("run", "--algorithm", "dcae", "--dataset", "mnist", "--normal-class", "0",
+                     "--profile", "full", "--out", str(make(tmp_path)))
+    assert result.returncode == 2 and complaint in result.stderr and "Traceback" not in result.stderr
+
+
+def test_good_out_files_pass_the_check(tmp_path):
+    for path in (tmp_path / "new" / "deeper" / "runs.jsonl", _write(tmp_path / "empty.jsonl", ""),
+                 _write(tmp_path / "runs.jsonl", '{"a": 1}\n\n{"b": 2}\n')):
+        assert experiments.check_records_file(path) == path
+
+
+def test_out_file_in_an_unwritable_place_is_refused(tmp_path):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("running as a user who can write anywhere (root); the a-file case above covers it")
+        with pytest.raises(ValueError, match="not a writable folder"):
+            experiments.check_records_file(folder / "runs.jsonl")
+    finally:
+        folder.chmod(0o700)
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_records_carry_versions_and_a_data_fingerprint():
+    record = experiments.run_one(smoke())
+    assert set(record["versions"]) >= {"tensorflow", "tf-keras", "deel-lip"}
+    assert record["versions"]["deel-lip"] == "1.5.0"
+    assert len(record["data_fingerprint"]) == 16
+    assert record["data_fingerprint"] == experiments.run_one(smoke(1))["data_fingerprint"]
+
+
+@pytest.mark.parametrize("argv, complaint", [
+    (["--only", "99_no_such_chapter", "--no-build"], "not a chapter"),
+    (["--only", "16", "--no-build", "-p", "dataset=[cifar10,"], "not a YAML scalar"),
+    (["--only", "16", "--no-build", "-p", "dataset={a: 1}"], "single number, boolean or text"),
+])
+def test_book_command_refuses_bad_chapters_and_values_in_one_line(argv, complaint):
+    result = subprocess.run([sys.executable, "-m", "adlip.book", *argv], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and complaint in result.stderr and "Traceback" not in result.stderr

@@ -325,3 +325,18 @@ def test_comparison_table_rows_per_variant_and_profile():
     assert by_variant["DCAE", "standard"][3:] == ["90.0 (2 classes)", "1.000"]
     assert by_variant["DCAE", "K = 2"][3:] == ["80.0 (2 classes)", "0.100"]
     assert by_variant["KDE", "standard"][3:] == ["70.0 (1 class)", "–"]
+
+
+def test_budget_caption_states_every_phase_and_the_bound_budget():
+    budget = {"lip_rounds": 10, "lip_pairs_per_round": 10_000_000}
+    records = [
+        dict(fake_record(profile="full", epochs=350), profile_budget=budget, budget={"dcae_epochs": 350}),
+        dict(fake_record(algorithm="deepsvdd-oc", profile="full", epochs=250), profile_budget=budget,
+             budget={"deepsvdd_epochs": 250, "pretrain_epochs": 350}),
+        dict(fake_record(algorithm="anogan", lipschitz=50.0, profile="full", epochs=20), profile_budget=budget,
+             budget={"gan_epochs": 20, "latent_steps": 500, "orthogonalization": "spectral"}),
+    ]
+    caption = tables.budget_caption(records)
+    assert "epochs DCAE 350, DeepSVDD OC 350+250, AnoGAN 20" in caption
+    assert "Lipschitz GAN layers normalised by spectral" in caption
+    assert "bound over 10 rounds of 10 million random pairs" in caption

@@ -247,7 +247,7 @@ class AnoGAN(BaseDetector):
         generator, discriminator = self.generator_, self.discriminator_
         rate = self.schedule_.phases[0][1]
         optimizers = [tf.keras.optimizers.Adam(rate, beta_1=ADAM_BETA_1) for _ in range(2)]
-        step = _make_gan_step(generator, discriminator, *optimizers, self.latent_dim, self.seed)
+        step = _make_gan_step(generator, discriminator, *optimizers, self.latent_dim, self.seed, self.input_shape)
 
         rng = np.random.default_rng(self.seed)
         diversity_latents = self.prior(DIVERSITY_SAMPLES, self.seed + 2)
@@ -358,7 +358,8 @@ class AnoGAN(BaseDetector):
         return self.prior(len(self._check_X(X)), seed)
 
 
-def _make_gan_step(generator, discriminator, generator_optimizer, discriminator_optimizer, latent_dim, seed):
+def _make_gan_step(generator, discriminator, generator_optimizer, discriminator_optimizer, latent_dim, seed,
+                   image_shape):
     """One DCGAN training step as a tf.function: both networks update from the same generated batch.
 
     The generator runs once per step and the discriminator twice (real, then generated images, as
@@ -371,7 +372,7 @@ def _make_gan_step(generator, discriminator, generator_optimizer, discriminator_
     latents = tf.random.Generator.from_seed(seed)
     cross_entropy = tf.keras.losses.BinaryCrossentropy()
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(input_signature=[tf.TensorSpec((None,) + tuple(image_shape), tf.float32)])
     def step(real):
         with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
             fake = generator(latents.normal((tf.shape(real)[0], latent_dim)), training=True)

@@ -20,6 +20,7 @@ import numbers
 import random
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,8 @@ import adlip
 from adlip.data import INPUT_SHAPES
 
 STATE_FILE = "detector.json"
+# Larger pixel values make float32 squared distances and reconstruction errors overflow.
+MAX_PIXEL = 1e6
 
 
 @dataclass(frozen=True)
@@ -93,9 +96,17 @@ class Schedule:
 # --- seeding and training -------------------------------------------------------------------
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and TensorFlow and make TensorFlow's ops deterministic.
+    """Seed Python, NumPy and TensorFlow and make TensorFlow's graphs and ops deterministic.
 
-    With both, the same seed on the same data gives the same weights and scores (on one machine).
+    With these, the same seed on the same data gives the same weights and scores, bit for bit, on
+    one machine with the same number of TensorFlow threads, also while other processes load it:
+
+    * ``enable_op_determinism``: ops with a deterministic kernel use it (or raise);
+    * grappler's remapper off: it fuses ops (a convolution with its bias and activation, say)
+      into kernels that round differently, and on the deel-lip networks it fails on some traces
+      of a function and not on others (logging "remapper failed: ... fanout ... for missing
+      node"), so two fits could run different graphs. Measured cost: none beyond noise on the
+      thesis's networks (``benchmarks/bench_training.py``).
     """
     import tensorflow as tf
 
@@ -103,6 +114,7 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)
     tf.keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+    tf.config.optimizer.set_experimental_options({"remapping": False})
 
 
 def weight_penalty(model, weight_decay: float):
@@ -207,6 +219,11 @@ class BaseDetector(BaseEstimator):
     _state_attributes: tuple = ("decision_scores_", "threshold_", "labels_", "history_",
                                 "train_seconds_", "schedule_")
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__module__.split(".")[0] == "adlip":   # adlip's own detectors, nobody else's
+            register(cls)
+
     def __init__(self, dataset="mnist", lipschitz=None, seed=0, schedule=None, epochs_scale=1.0,
                  batch_size=None, verbose=1, contamination=0.1):
         self.dataset = dataset
@@ -274,11 +291,23 @@ class BaseDetector(BaseEstimator):
                              f"got {X.shape}")
         if len(X) == 0:
             raise ValueError("X is empty; pass at least one image")
+        if X.dtype == np.uint8:
+            raise ValueError("X holds raw uint8 pixels (0..255), but the detectors are trained on scaled images: "
+                             "use adlip.one_vs_rest(..., scaling=...) or adlip.data.scale_images(X, 'gcn') "
+                             "(AnoGAN and HKR: 'tanh', the VAE: 'unit')")
         X = X.astype(np.float32, copy=False)
         bad = ~np.isfinite(X)
         if bad.any():
             raise ValueError(f"X contains {int(bad.sum())} NaN or infinite pixel values in "
                              f"{int(bad.reshape(len(X), -1).any(1).sum())} images; clean or drop them")
+        largest = float(np.abs(X).max())
+        if largest > MAX_PIXEL:
+            raise ValueError(f"X holds pixel values up to {largest:.3g} in absolute value; values beyond "
+                             f"{MAX_PIXEL:g} overflow the networks' squared distances to inf/NaN scores. "
+                             "Scale the images first (adlip.data.scale_images)")
+        if largest > 255:
+            warnings.warn(f"X holds pixel values up to {largest:.3g}, far outside the [0, 1] or [-1, 1] range the "
+                          "detectors are built for; were the images scaled?", RuntimeWarning, stacklevel=3)
         return X
 
     def _check_fitted(self) -> None:
@@ -341,26 +370,111 @@ class BaseDetector(BaseEstimator):
 
     @classmethod
     def load(cls, path):
-        """Read a detector written by ``save`` (any adlip detector class; see ``adlip.detectors.load``)."""
-        import importlib
+        """Read a detector written by ``save`` (any adlip detector class; see ``adlip.detectors.load``).
 
+        A detector folder may come from someone else, so loading never runs code from it: the class
+        comes from adlip's own registry (the file's class name is looked up, no module is imported),
+        every network file must be a plain file name inside the folder, and must be a native
+        ``.keras`` zip archive (checked by content), read with Keras's safe mode on, which refuses
+        layers that carry code (such as ``Lambda``). Anything else is a ValueError naming the file.
+        """
         import deel.lip  # noqa: F401  (registers deel-lip's layers, so .keras files with them load)
         import adlip.layers  # noqa: F401  (and adlip's own)
-        import tensorflow as tf
 
         folder = Path(path)
-        if not (folder / STATE_FILE).is_file():
-            raise ValueError(f"{folder} holds no {STATE_FILE}; is it a folder written by detector.save()?")
-        document = json.loads((folder / STATE_FILE).read_text())
-        klass = getattr(importlib.import_module(document["module"]), document["class"])
+        document = _read_state_file(folder / STATE_FILE)
+        klass = _registered_class(document, folder / STATE_FILE)
         if not issubclass(klass, cls):
             raise ValueError(f"{folder} holds a {document['class']}, not a {cls.__name__}")
-        detector = klass(**{k: _from_json(v) for k, v in document["params"].items()})
+        params = {k: _from_json(v) for k, v in document["params"].items()}
+        unknown = set(params) - set(klass().get_params())
+        if unknown:
+            raise ValueError(f"{folder / STATE_FILE} gives {klass.__name__} unknown parameters {sorted(unknown)}")
+        detector = klass(**params)
         for key, value in document["state"].items():
+            if key not in klass._state_attributes:
+                raise ValueError(f"{folder / STATE_FILE} sets {key!r}, which is not fitted state of {klass.__name__}")
             setattr(detector, key, _from_json(value))
         for name, filename in document["networks"].items():
-            setattr(detector, name, tf.keras.models.load_model(folder / filename, compile=False))
+            if name not in klass._network_attributes:
+                raise ValueError(f"{folder / STATE_FILE} names a network {name!r} that {klass.__name__} does not have")
+            setattr(detector, name, load_network(folder, filename))
         return detector
+
+
+# Every concrete detector class adlip defines, by class name: what ``load`` may build.
+REGISTRY: dict = {}
+
+
+def register(klass):
+    """Add a detector class to the registry ``load`` builds detectors from (adlip's own classes are
+    added when they are defined; a decorator for a class of your own that you trust)."""
+    if not (isinstance(klass, type) and issubclass(klass, BaseDetector)):
+        raise ValueError(f"only BaseDetector subclasses can be registered, got {klass!r}")
+    REGISTRY[klass.__name__] = klass
+    return klass
+
+
+def _read_state_file(path: Path) -> dict:
+    if not path.is_file():
+        raise ValueError(f"{path.parent} holds no {STATE_FILE}; is it a folder written by detector.save()?")
+    try:
+        document = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not valid JSON (truncated or corrupted?): {error}") from None
+    expected = {"class": str, "params": dict, "state": dict, "networks": dict}
+    if not isinstance(document, dict) or any(not isinstance(document.get(k), t) for k, t in expected.items()):
+        raise ValueError(f"{path} is not a detector state file: it needs the fields {sorted(expected)}")
+    return document
+
+
+def _registered_class(document: dict, path: Path):
+    name = document["class"]
+    if name not in REGISTRY:
+        raise ValueError(f"{path} names the class {name!r}, which is not one of adlip's detectors "
+                         f"({sorted(REGISTRY)}); refusing to load it")
+    return REGISTRY[name]
+
+
+def network_file(folder, filename) -> Path:
+    """``folder / filename`` if ``filename`` is a plain ``.keras`` file name inside ``folder``."""
+    folder = Path(folder)
+    if not isinstance(filename, str) or not filename.endswith(".keras") or Path(filename).name != filename \
+            or filename in (".keras", "..keras"):
+        raise ValueError(f"{folder / STATE_FILE} names the network file {filename!r}: network files must be "
+                         "plain .keras file names inside the detector's folder (no paths)")
+    path = folder / filename
+    if path.is_symlink() or not path.resolve().is_relative_to(folder.resolve()):
+        raise ValueError(f"{path} points outside the detector's folder; refusing to load it")
+    return path
+
+
+def load_network(folder, filename):
+    """A Keras network from a native ``.keras`` file in ``folder``, loaded in safe mode.
+
+    The format is checked by content (a zip archive with Keras's ``config.json``), not by the file
+    name: a legacy HDF5 or SavedModel file can carry code that Keras would run while loading it.
+    """
+    import zipfile
+
+    import tensorflow as tf
+
+    path = network_file(folder, filename)
+    if not path.is_file():
+        raise ValueError(f"{path} is missing (named in {Path(folder) / STATE_FILE})")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ValueError(f"{path} is not a native .keras archive (legacy format, truncated or corrupted): "
+                         f"{error}; refusing to load it") from None
+    if damaged is not None or "config.json" not in names:
+        raise ValueError(f"{path} is a damaged .keras archive ({'bad member ' + damaged if damaged else 'no config.json'})")
+    try:
+        return tf.keras.models.load_model(path, compile=False, safe_mode=True)
+    except Exception as error:  # Keras raises many types for a bad archive
+        raise ValueError(f"{path} could not be loaded safely: {error}") from None
 
 
 def _to_json(value):
@@ -387,7 +501,10 @@ def _from_json(value):
         if "__schedule__" in value:
             return Schedule.coerce(value["__schedule__"])
         if "__array__" in value:
-            return np.asarray(value["__array__"], dtype=value["dtype"])
+            dtype = np.dtype(str(value.get("dtype")))
+            if dtype.kind not in "biuf":
+                raise ValueError(f"a saved array must hold numbers, got dtype {dtype}")
+            return np.asarray(value["__array__"], dtype=dtype)
         return {k: _from_json(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_from_json(v) for v in value]

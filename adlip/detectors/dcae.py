@@ -83,7 +83,7 @@ class DCAE(BaseDetector):
         model, decay = self.autoencoder_, self.schedule_.weight_decay
         optimizer = tf.keras.optimizers.Adam(self.schedule_.phases[0][1])
 
-        @tf.function(reduce_retracing=True)
+        @tf.function(input_signature=[tf.TensorSpec((None,) + self.input_shape, tf.float32)])
         def step(batch):
             with tf.GradientTape() as tape:
                 mse = tf.reduce_mean(tf.square(batch - model(batch, training=True)))

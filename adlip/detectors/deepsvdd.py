@@ -38,7 +38,7 @@ class DeepSVDD(BaseDetector):
     * ``nu``: the soft-boundary's outlier fraction (the thesis: 0.1).
     * ``pretrain``: initialise from a trained DCAE's encoder (Ruff et al.'s pretraining). The DCAE
       has the same dataset, lipschitz, seed and orthogonalization and the DCAE's own schedule scaled
-      by the same ``epochs_scale``. Weights are copied layer by layer where shapes match; the
+      by ``pretrain_epochs_scale`` (None: the same ``epochs_scale`` as the Deep SVDD phase). Weights are copied layer by layer where shapes match; the
       Lipschitz CIFAR-10 DCAE's bottleneck has 96 units but the Deep SVDD network ends with 128 (as
       the thesis's tables print them), so that last dense layer keeps its fresh initialisation
       (``pretrain_report_`` lists what was copied). In a Lipschitz network the copied raw kernels
@@ -51,8 +51,10 @@ class DeepSVDD(BaseDetector):
     * ``warm_up_epochs`` (10) and ``radius_update_every`` (5): soft-boundary R stays 0 during the
       warm-up, then is set to the (1 - nu) quantile of ``sqrt(d)`` over the training data every
       ``radius_update_every`` epochs, and once more after the last epoch so that the scores use the
-      R of the final network. Both are scaled by ``epochs_scale`` like the schedule (ceil, at least
-      1), so a shortened run still gets its radius updates.
+      R of the final network. Both count epochs as the thesis does and are never scaled: a run
+      shortened by ``epochs_scale`` keeps the thesis's 10-epoch warm-up and 5-epoch interval (a
+      run shorter than the warm-up trains as one-class and only gets R at the end, which shifts
+      every score by the same amount).
 
     Training: Adam, batch 200, 150 epochs at 1e-4 then 100 at 1e-5, weight decay 1e-6 as an L2
     penalty on the kernels. The center c is the mean output of one forward pass (inference mode)
@@ -73,7 +75,7 @@ class DeepSVDD(BaseDetector):
     def __init__(self, dataset="mnist", lipschitz=None, seed=0, schedule=None, epochs_scale=1.0,
                  batch_size=None, verbose=1, contamination=0.1, objective="one-class", nu=0.1,
                  pretrain=True, pretrain_cache_dir=None, warm_up_epochs=10, radius_update_every=5,
-                 orthogonalization="bjorck", activation=None, pooling=None):
+                 orthogonalization="bjorck", activation=None, pooling=None, pretrain_epochs_scale=None):
         super().__init__(dataset=dataset, lipschitz=lipschitz, seed=seed, schedule=schedule,
                          epochs_scale=epochs_scale, batch_size=batch_size, verbose=verbose,
                          contamination=contamination)
@@ -86,6 +88,7 @@ class DeepSVDD(BaseDetector):
         self.orthogonalization = orthogonalization
         self.activation = activation
         self.pooling = pooling
+        self.pretrain_epochs_scale = pretrain_epochs_scale
 
     def default_schedule(self) -> Schedule:
         return SCHEDULE
@@ -102,6 +105,10 @@ class DeepSVDD(BaseDetector):
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
                 raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
         check_orthogonalization(self.orthogonalization)
+        scale = self.pretrain_epochs_scale
+        if scale is not None and (isinstance(scale, bool) or not isinstance(scale, numbers.Real)
+                                  or not math.isfinite(scale) or not scale > 0):
+            raise ValueError(f"pretrain_epochs_scale must be None or a positive number, got {scale!r}")
         architectures.check_gnp_options(self.activation, self.pooling, self.lipschitz is not None)
 
     @property
@@ -111,7 +118,8 @@ class DeepSVDD(BaseDetector):
     # -- pretraining --
     def pretrain_detector(self) -> DCAE:
         """The (unfitted) DCAE whose encoder initialises this network."""
-        return DCAE(dataset=self.dataset, lipschitz=self.lipschitz, seed=self.seed, epochs_scale=self.epochs_scale,
+        scale = self.epochs_scale if self.pretrain_epochs_scale is None else self.pretrain_epochs_scale
+        return DCAE(dataset=self.dataset, lipschitz=self.lipschitz, seed=self.seed, epochs_scale=scale,
                     batch_size=self.batch_size, verbose=self.verbose, orthogonalization=self.orthogonalization,
                     activation=self.activation, pooling=self.pooling)
 
@@ -124,7 +132,11 @@ class DeepSVDD(BaseDetector):
                              + hashlib.sha256(np.ascontiguousarray(x).tobytes()).digest()).hexdigest()[:20]
         folder = Path(self.pretrain_cache_dir) / f"dcae-{key}"
         if folder.is_dir():
-            return DCAE.load(folder)
+            try:
+                return DCAE.load(folder)
+            except ValueError as error:   # a damaged entry (say, a run killed while saving): rebuild it
+                warnings.warn(f"discarding a damaged pretraining cache entry: {error}", RuntimeWarning)
+                shutil.rmtree(folder, ignore_errors=True)
         dcae.fit(x)
         folder.parent.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
@@ -136,9 +148,6 @@ class DeepSVDD(BaseDetector):
         return dcae
 
     # -- training --
-    def _scaled(self, epochs: int) -> int:
-        return max(1, math.ceil(epochs * self.epochs_scale - 1e-9)) if epochs else 0
-
     def _embed(self, x: np.ndarray) -> np.ndarray:
         network = self.network_
         return predict_in_batches(lambda batch: network(batch, training=False), x).astype(np.float64)
@@ -174,7 +183,7 @@ class DeepSVDD(BaseDetector):
         soft, nu = self.objective == "soft-boundary", float(self.nu)
         optimizer = tf.keras.optimizers.Adam(self.schedule_.phases[0][1])
 
-        @tf.function(reduce_retracing=True)
+        @tf.function(input_signature=[tf.TensorSpec((None,) + self.input_shape, tf.float32)])
         def step(batch):
             with tf.GradientTape() as tape:
                 outputs = network(batch, training=True)
@@ -189,7 +198,7 @@ class DeepSVDD(BaseDetector):
             variance = tf.reduce_sum(tf.math.reduce_variance(outputs, axis=0))
             return {"loss": loss, "distance": tf.reduce_mean(distances), "embedding_variance": variance}
 
-        warm_up, every = self._scaled(self.warm_up_epochs), self._scaled(self.radius_update_every)
+        warm_up, every = self.warm_up_epochs, self.radius_update_every
 
         def update_radius(epoch, logs):
             done = epoch + 1
@@ -203,7 +212,7 @@ class DeepSVDD(BaseDetector):
                                + ("" if self.lipschitz is None else f" K={self.lipschitz:g}"),
                                on_epoch_end=update_radius)
         architectures.refresh_lipschitz_kernels(network)
-        if soft and self.schedule_.total_epochs >= warm_up:
+        if soft:
             self.radius_ = self._radius_from(self._distances(x))   # R of the final network
         self.final_variance_ = float(self._embed(x).var(axis=0).sum())
         self.collapsed_ = bool(self.final_variance_ <= COLLAPSE_RATIO * self.initial_variance_)

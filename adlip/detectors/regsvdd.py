@@ -184,6 +184,10 @@ class RegularizedDeepSVDD(DeepSVDD):
                                      f"D. SVDD w/o bias & {self.regularizer} reg.")
 
     # -- training --
+    def _scaled(self, epochs: int) -> int:
+        """``epochs`` of the paper's schedule under ``epochs_scale`` (ceil, at least 1; 0 stays 0)."""
+        return max(1, math.ceil(epochs * self.epochs_scale - 1e-9)) if epochs else 0
+
     def _threshold_at(self, epoch: int) -> float:
         return float(self.variance_threshold) / 10.0 ** (epoch // self._scaled(self.threshold_every))
 
