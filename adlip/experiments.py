@@ -784,6 +784,28 @@ def run_config_main(config_json: str, record: str, cache_dir=None) -> int:
     return 0 if result["status"] == "ok" else 1
 
 
+def committed_records(experiment: str, profile: str, results_dir="results", datasets=None) -> list:
+    """The records in ``results_dir/<experiment>/<profile>/`` (none: an empty list), never running anything.
+
+    For a chapter that shows another profile's records beside its own, such as the thesis-budget
+    MNIST runs, whatever profile the book is executed with.
+    """
+    folder = Path(results_dir) / experiment / profile
+    if not folder.is_dir():
+        return []
+    records = load_records(folder)
+    return [r for r in records if datasets is None or r.get("dataset") in datasets]
+
+
+def progress(records, experiment: str, profile: str, datasets=None) -> str:
+    """How much of a grid its records cover, in one sentence ("23 of 80 runs of exp2 at full (MNIST)...")."""
+    configs = grid(experiment, profile, datasets)
+    done = {r.get("run_id") for r in records if r.get("status") == "ok"}
+    finished = sum(c.run_id in done for c in configs)
+    where = f" ({', '.join(datasets)})" if datasets else ""
+    return f"{finished} of {len(configs)} runs of {experiment} at profile {profile}{where} are complete."
+
+
 def records_for(experiment: str, profile: str, results_dir="results", run=None, workers: int = 0,
                 datasets=None, progress: bool = False) -> list:
     """The records a chapter renders: ``results_dir/<experiment>/<profile>/``.

@@ -82,8 +82,9 @@ def measure(kind: str, lipschitz, images: int, epochs: int) -> dict:
         steps, started = 100, time.perf_counter()
         detector.search(x * 2 - 1, steps=steps, batch_size=len(x))
         seconds = time.perf_counter() - started
-        # per step: generator forward and backward, and the discriminator's feature layers twice (x and G(z))
-        flops = steps * 3.0 * (forward_flops(detector.generator_) + forward_flops(detector.discriminator_))
+        # per step: the generator and the discriminator's feature layers forward, then backward to
+        # their inputs only (no weight gradients): about twice their forward cost
+        flops = steps * 2.0 * (forward_flops(detector.generator_) + forward_flops(detector.discriminator_))
         return dict(rate=len(x) / seconds, flops_per_image=flops)
     schedule = Schedule(((1 + epochs, 1e-4),), batch_size=128 if kind == "gan" else 200, weight_decay=1e-6)
     common = dict(lipschitz=lipschitz, schedule=schedule, verbose=0)
