@@ -24,10 +24,9 @@ def _check_keras_version() -> None:
         return
     import tensorflow as tf
 
-    version = str(getattr(tf.keras, "__version__", ""))
-    if not version.startswith("2."):
+    if not tf.keras.layers.Layer.__module__.startswith("tf_keras"):
         raise ImportError(
-            f"TensorFlow was imported before adlip and tf.keras is Keras {version or '3'}; adlip and deel-lip "
+            "TensorFlow was imported before adlip and tf.keras is Keras 3; adlip and deel-lip "
             "need Keras 2 (tf-keras): import adlip before tensorflow, or set TF_USE_LEGACY_KERAS=1 before "
             "Python starts")
 

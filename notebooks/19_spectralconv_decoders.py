@@ -50,12 +50,13 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-import tensorflow as tf
 from IPython.display import Markdown, display
 
 from adlip import architectures, data, decoders, experiments, metrics, plots
 from adlip.book import markdown_table
 from adlip.profiles import get_profile
+
+import tensorflow as tf  # noqa: E402  (after adlip, which selects Keras 2)
 
 # %% [markdown]
 # ## Where a SpectralConv2D layer's budget goes

@@ -296,3 +296,15 @@ def test_importing_tensorflow_first_is_a_one_line_error():
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("ImportError:") and "import adlip before tensorflow" in last
+
+
+def test_importing_tensorflow_first_is_fine_when_keras_2_was_chosen():
+    """With TF_USE_LEGACY_KERAS=1 set before Python starts, the import order does not matter."""
+    import subprocess
+    import sys
+
+    environment = dict(os.environ, TF_USE_LEGACY_KERAS="1")
+    code = "import tensorflow as tf\ntf.keras.layers\nimport adlip\nprint('ok')\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment,
+                            timeout=300)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-1000:]

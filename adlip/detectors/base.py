@@ -392,11 +392,11 @@ class BaseDetector(BaseEstimator):
             raise ValueError(f"{folder / STATE_FILE} gives {klass.__name__} unknown parameters {sorted(unknown)}")
         detector = klass(**params)
         for key, value in document["state"].items():
-            if key not in klass._state_attributes:
+            if key not in detector._state_attributes:
                 raise ValueError(f"{folder / STATE_FILE} sets {key!r}, which is not fitted state of {klass.__name__}")
             setattr(detector, key, _from_json(value))
         for name, filename in document["networks"].items():
-            if name not in klass._network_attributes:
+            if name not in detector._network_attributes:
                 raise ValueError(f"{folder / STATE_FILE} names a network {name!r} that {klass.__name__} does not have")
             setattr(detector, name, load_network(folder, filename))
         return detector
