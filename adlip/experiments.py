@@ -823,4 +823,8 @@ def records_for(experiment: str, profile: str, results_dir="results", run=None, 
         raise ValueError(f"no {experiment} records for profile {profile!r} in {folder}: run "
                          f"`python -m adlip sweep --experiment {experiment} --profile {profile} --out {folder}` "
                          "or execute this notebook with run_missing=True")
-    return load_records(folder)
+    records = load_records(folder)
+    if records and not any(r.get("status") == "ok" for r in records):
+        raise ValueError(f"every {experiment} run in {folder} failed; the first said: "
+                         f"{records[0].get('error', 'no error recorded')}")
+    return records

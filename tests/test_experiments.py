@@ -614,3 +614,13 @@ def test_records_carry_versions_and_a_data_fingerprint():
 def test_book_command_refuses_bad_chapters_and_values_in_one_line(argv, complaint):
     result = subprocess.run([sys.executable, "-m", "adlip.book", *argv], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and complaint in result.stderr and "Traceback" not in result.stderr
+
+
+def test_records_for_says_why_when_every_run_failed(tmp_path):
+    config = RunConfig("dcae", "mnist", 0, seed=0, profile="smoke", experiment="exp2")
+    folder = tmp_path / "exp2" / "smoke"
+    folder.mkdir(parents=True)
+    experiments.write_record(experiments.failed_record(config, "ValueError: could not load 'mnist'"),
+                             folder / f"{config.run_id}.jsonl")
+    with pytest.raises(ValueError, match="every exp2 run .* failed; the first said: ValueError: could not"):
+        experiments.records_for("exp2", "smoke", tmp_path, run=False)
