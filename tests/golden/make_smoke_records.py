@@ -1,0 +1,67 @@
+"""Write ``smoke_records.json``: what one run of each detector gives at the ``smoke`` budget.
+
+The file pins the numbers (ROC-AUC, Lipschitz bounds, training history, budget) of one MNIST
+class-0 run of every algorithm the sweeps run, standard and Lipschitz, so that a restructuring
+of the package can be checked to leave every result unchanged (``tests/test_records_unchanged.py``).
+Runs go through the sweep with one single-threaded worker, the configuration the committed records
+were made with, because the thread layout is part of a result.
+
+    python tests/golden/make_smoke_records.py    # from the repository root, with ADLIP_DATA_DIR set
+
+Only rerun it when a change is meant to move the numbers, and say so in the commit.
+"""
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from adlip import experiments
+from adlip.experiments import RunConfig
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "smoke_records.json"
+COMPARED_FIELDS = ("auc", "lip_lower_bound", "lip_gradient_ascent", "lip_round_maxima", "history",
+                   "epochs", "budget", "n_train", "n_test", "collapsed", "data_fingerprint")
+
+
+def configs() -> list:
+    """Class 0 of MNIST, seed 0: every thesis algorithm (standard and at its experiment-2 K), the
+    classical baselines and the companions at the constants their studies use."""
+    runs = []
+    for algorithm in experiments.DEEP_ALGORITHMS:
+        for k in (None, experiments.chosen_constant("mnist", algorithm)):
+            runs.append(RunConfig(algorithm, "mnist", 0, k, 0, "smoke", experiment="exp2"))
+    runs += [RunConfig(a, "mnist", 0, None, 0, "smoke", experiment="baselines")
+             for a in experiments.BASELINE_ALGORITHMS]
+    runs += [RunConfig(a, "mnist", 0, k, 0, "smoke", experiment="companions")
+             for a, k in experiments.COMPANION_RUNS]
+    return runs
+
+
+def smoke_records(out_dir) -> dict:
+    """Run every configuration (one single-threaded worker) and return ``{run_id: compared fields}``."""
+    runs = configs()
+    summary = experiments.sweep(runs, out_dir, workers=1, threads=1, progress=False)
+    if summary.failed:
+        raise RuntimeError(f"smoke runs failed: {summary.failed}")
+    found = {}
+    for config in runs:
+        (record,) = experiments.load_records(experiments.record_path(out_dir, config))
+        found[config.run_id] = {field: record.get(field) for field in COMPARED_FIELDS}
+        found[config.run_id]["history"] = {name: values for name, values in (record["history"] or {}).items()
+                                           if name != "seconds"}  # wall time is not a result
+        found[config.run_id]["config"] = config.to_dict()
+    return found
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as folder:
+        records = smoke_records(Path(folder))
+    commit = experiments.git_commit()
+    OUT.write_text(json.dumps({"made_at": commit, "records": records}, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {len(records)} records to {OUT} (made at {commit})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
