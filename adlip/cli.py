@@ -1,9 +1,11 @@
-"""The command line: ``python -m adlip run ...`` trains and measures one detector; ``python -m adlip
-sweep ...`` runs an experiment's whole grid, resumably. Both write the same JSON-lines records."""
+"""The command line: ``adlip run ...`` trains and measures one detector; ``adlip sweep ...`` runs an
+experiment's whole grid, resumably. Both write the same JSON-lines records. ``python -m adlip`` is the
+same command."""
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -63,18 +65,51 @@ def _option(text: str) -> tuple:
         return name, value
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m adlip", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+# The commands users see. The worker command run-config (one sweep run in a child process) is left out
+# of every listing: it is an internal interface, not a promise.
+PUBLIC_COMMANDS = ("run", "sweep", "decoder-study")
+
+
+def version() -> str:
+    """adlip's version: the package's ``__version__``, else the installed distribution's metadata."""
+    import adlip
+
+    found = getattr(adlip, "__version__", None)
+    if found:
+        return found
+    from importlib.metadata import version as distribution_version
+
+    return distribution_version("adlip")
+
+
+def program_name(argv0: str | None = None) -> str:
+    """The name usage lines show: ``adlip`` when run as the console script, else ``python -m adlip``.
+
+    Decided from ``sys.argv[0]`` (or ``argv0``), so that a usage line can be pasted back as it is.
+    """
+    name = os.path.basename(sys.argv[0] if argv0 is None else argv0)
+    return "adlip" if name in ("adlip", "adlip.exe") else "python -m adlip"
+
+
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line: the public commands, their options (each with help), and the worker."""
+    parser = argparse.ArgumentParser(prog=prog or program_name(), description=__doc__)
+    parser.add_argument("--version", action="version", version=f"adlip {version()}",
+                        help="print adlip's version and exit")
+    commands = parser.add_subparsers(dest="command", required=True, title="commands",
+                                     metavar="{" + ",".join(PUBLIC_COMMANDS) + "}")
 
     run = commands.add_parser("run", help="train one detector on one one-vs-rest task and print its record")
-    run.add_argument("--algorithm", required=True, choices=experiments.ALGORITHMS)
-    run.add_argument("--dataset", required=True, choices=sorted(INPUT_SHAPES))
+    run.add_argument("--algorithm", required=True, choices=experiments.ALGORITHMS,
+                     help="the detector to train and score")
+    run.add_argument("--dataset", required=True, choices=sorted(INPUT_SHAPES),
+                     help="the data set: its normal class is the training data, every other class an anomaly")
     run.add_argument("--normal-class", required=True, type=_normal_class, metavar="N",
                      help="the normal class: an index or a class name (e.g. airplane for CIFAR-10)")
     run.add_argument("--lipschitz", type=_positive_float, metavar="K",
                      help="the Lipschitz constant K; leave out for the standard model")
-    run.add_argument("--seed", type=_seed, default=0)
+    run.add_argument("--seed", type=_seed, default=0, metavar="S",
+                     help="seed of the data subsets, the initial weights and the training; default 0")
     run.add_argument("--profile", default="quick", choices=sorted(PROFILES),
                      help="budgets (epochs scale, subsets, bound budget); default quick")
     run.add_argument("--epochs-scale", type=_positive_float, metavar="F",
@@ -86,8 +121,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bars")
 
     sweep = commands.add_parser("sweep", help="run an experiment's grid; reruns skip finished runs")
-    sweep.add_argument("--experiment", required=True, choices=experiments.EXPERIMENTS)
-    sweep.add_argument("--profile", default="quick", choices=sorted(PROFILES))
+    sweep.add_argument("--experiment", required=True, choices=experiments.EXPERIMENTS,
+                       help="the experiment whose grid of runs to do")
+    sweep.add_argument("--profile", default="quick", choices=sorted(PROFILES),
+                       help="budgets (epochs scale, subsets, bound budget, seeds); default quick")
     sweep.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the records")
     sweep.add_argument("--workers", type=int, default=None, metavar="N",
                        help="runs in parallel, each in its own process (0: in this process; default: "
@@ -111,18 +148,24 @@ def _parser() -> argparse.ArgumentParser:
 
     study = commands.add_parser("decoder-study",
                                 help="the SpectralConv2D decoder study (book chapter 19); reruns skip finished variants")
-    study.add_argument("--profile", default="quick", choices=sorted(PROFILES))
+    study.add_argument("--profile", default="quick", choices=sorted(PROFILES),
+                       help="budgets (epochs scale, subsets); default quick")
     study.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the records")
-    study.add_argument("--dataset", default="mnist", choices=sorted(INPUT_SHAPES))
-    study.add_argument("--normal-class", default=0, type=int, metavar="N")
-    study.add_argument("--seed", default=0, type=int)
+    study.add_argument("--dataset", default="mnist", choices=sorted(INPUT_SHAPES),
+                       help="the data set; default mnist")
+    study.add_argument("--normal-class", default=0, type=int, metavar="N",
+                       help="index of the normal class; default 0")
+    study.add_argument("--seed", default=0, type=int, metavar="S",
+                       help="seed of the data subsets, the initial weights and the training; default 0")
     study.add_argument("--variant", action="append", metavar="NAME",
                        help="only this variant (repeatable; default: all of adlip.decoders.VARIANTS)")
 
-    worker = commands.add_parser("run-config", help=argparse.SUPPRESS)
-    worker.add_argument("config_json")
-    worker.add_argument("--record", required=True)
-    worker.add_argument("--cache-dir")
+    # No help= at all: with help=argparse.SUPPRESS, Python 3.11's argparse still lists the command, as
+    # "run-config ==SUPPRESS==", under the commands; without it the command gets no line there.
+    worker = commands.add_parser("run-config", description="internal: one run of a sweep, in a worker process")
+    worker.add_argument("config_json", help="the run's RunConfig as JSON")
+    worker.add_argument("--record", required=True, help="file the worker writes the run's record to")
+    worker.add_argument("--cache-dir", help="folder where the sweep's Deep SVDD runs share their pretrained DCAE")
     return parser
 
 
@@ -212,7 +255,8 @@ def _decoder_study(args) -> int:
 
 
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    """Run one command; returns the process's exit status (``--help`` and ``--version`` exit 0 themselves)."""
+    args = build_parser().parse_args(argv)
     if args.command == "run":
         return _run(args)
     if args.command == "sweep":
