@@ -158,7 +158,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     study.add_argument("--seed", default=0, type=int, metavar="S",
                        help="seed of the data subsets, the initial weights and the training; default 0")
     study.add_argument("--variant", action="append", metavar="NAME",
-                       help="only this variant (repeatable; default: all of adlip.decoders.VARIANTS)")
+                       help="only this variant (repeatable; default: all of adlip.studies.decoders.VARIANTS)")
 
     # No help= at all: with help=argparse.SUPPRESS, Python 3.11's argparse still lists the command, as
     # "run-config ==SUPPRESS==", under the commands; without it the command gets no line there.
@@ -240,7 +240,7 @@ def _sweep(args) -> int:
 
 
 def _decoder_study(args) -> int:
-    from adlip import decoders
+    from adlip.studies import decoders
 
     try:
         variants = [decoders.get_variant(name) for name in (args.variant or [v.name for v in decoders.VARIANTS])]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import numbers
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -289,3 +290,111 @@ def one_vs_rest(name: str, normal_class, scaling: str = "gcn", *, train_size=Non
                 test_classes=labels.astype(int), test_indices=test_idx,
                 exact_test_only=exact_test_only, **stats)
     return Split(x_tr, x_te, (labels != normal_class).astype(np.int64), info)
+
+
+# --- training sets with hidden anomalies, a toy problem, unit-cube images and forged outliers ------
+
+CONTAMINATION_KINDS = ("uniform", "clustered")
+
+
+def _check_anomaly_fraction(value, name, upper=0.5):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < upper:
+        raise ValueError(f"{name} must be a number in [0, {upper}), got {value!r}")
+    return float(value)
+
+
+def _check_kind(kind):
+    if kind not in CONTAMINATION_KINDS:
+        raise ValueError(f"kind must be one of {CONTAMINATION_KINDS}, got {kind!r}")
+
+
+def contaminated_one_vs_rest(name: str, normal_class, anomaly_fraction: float = 0.1, kind: str = "uniform",
+                             anomaly_class=None, scaling: str = "gcn", *, train_size=None, test_size=None,
+                             seed: int = 0, data_dir=None) -> Split:
+    """A one-vs-rest task whose training set hides anomalies (the paper's unsupervised setting).
+
+    The normal class's training images (``train_size`` of them, all by default) are mixed with
+    training images of other classes so that anomalies make up ``anomaly_fraction`` of the
+    training set. ``kind="uniform"`` draws them at random from all other classes; ``"clustered"``
+    from the single class ``anomaly_class`` (default: the next class, ``(normal_class + 1) % 10``).
+    The test set is ``one_vs_rest``'s (every other class anomalous). Anomalies are scaled exactly
+    like the normal images (for ``gcn``, with the normal class's min-max statistics, as
+    ``one_vs_rest`` does). ``info`` gains ``train_is_anomaly`` and ``train_classes``.
+    """
+    fraction = _check_anomaly_fraction(anomaly_fraction, "anomaly_fraction")
+    _check_kind(kind)
+    split = one_vs_rest(name, normal_class, scaling, train_size=train_size, test_size=test_size, seed=seed,
+                        data_dir=data_dir)
+    normal = split.info["normal_class"]
+    others = [c for c in range(len(CLASS_NAMES[name])) if c != normal]
+    if kind == "clustered":
+        anomaly_class = (normal + 1) % len(CLASS_NAMES[name]) if anomaly_class is None else anomaly_class
+        if anomaly_class not in others:
+            raise ValueError(f"anomaly_class must be a class other than the normal one ({others}), "
+                             f"got {anomaly_class!r}")
+        others = [int(anomaly_class)]
+    (x_raw, y_raw), _ = load_dataset(name, data_dir)
+    n_anomalies = int(round(fraction / (1.0 - fraction) * len(split.x_train)))
+    rng = np.random.default_rng(seed)
+    candidates = np.flatnonzero(np.isin(y_raw, others))
+    chosen = np.sort(rng.choice(candidates, size=n_anomalies, replace=False))
+    x_anomalies, _ = scale_images(x_raw[chosen], scaling, reference=x_raw[y_raw == normal])
+    x_train = np.concatenate([split.x_train, x_anomalies.reshape((-1,) + split.x_train.shape[1:])])
+    classes = np.concatenate([np.full(len(split.x_train), normal), y_raw[chosen]]).astype(np.int64)
+    order = rng.permutation(len(x_train))
+    info = dict(split.info, n_train=len(x_train), anomaly_fraction=fraction, contamination_kind=kind,
+                anomaly_classes=others, train_classes=classes[order],
+                train_is_anomaly=(classes[order] != normal).astype(np.int64))
+    return Split(x_train[order], split.x_test, split.y_test, info)
+
+
+def two_moons(n_samples: int = 1000, anomaly_fraction: float = 0.05, kind: str = "uniform",
+              noise: float = 0.05, seed: int = 0):
+    """The paper's toy problem: two interleaved moons plus a fraction of anomalies.
+
+    ``kind="uniform"`` spreads the anomalies uniformly over the box [-1.5, 2.5] x [-1, 1.5] around
+    the moons; ``"clustered"`` puts them in a tight Gaussian blob (standard deviation 0.08) at
+    (-0.9, -0.6), off both moons. Returns ``(X, is_anomaly)`` with ``n_samples`` rows in all.
+    """
+    from sklearn.datasets import make_moons
+
+    fraction = _check_anomaly_fraction(anomaly_fraction, "anomaly_fraction")
+    _check_kind(kind)
+    rng = np.random.default_rng(seed)
+    n_anomalies = int(round(fraction * n_samples))
+    normal, _ = make_moons(n_samples - n_anomalies, noise=noise, random_state=seed)
+    if kind == "uniform":
+        anomalies = rng.uniform((-1.5, -1.0), (2.5, 1.5), size=(n_anomalies, 2))
+    else:
+        anomalies = rng.normal((-0.9, -0.6), 0.08, size=(n_anomalies, 2))
+    x = np.concatenate([normal, anomalies])
+    is_anomaly = np.concatenate([np.zeros(len(normal)), np.ones(n_anomalies)]).astype(np.int64)
+    order = rng.permutation(len(x))
+    return x[order].astype(np.float32), is_anomaly[order]
+
+
+FORGED = ("dark", "bright", "noise")
+
+
+def forged_images(kind: str, n: int, seed: int = 0, shape=(28, 28, 1)) -> np.ndarray:
+    """Synthetic outliers at the edges of the input cube, as in the paper's Figure 2.
+
+    "dark": every pixel uniform in [0, 0.1]; "bright": uniform in [0.9, 1]; "noise": uniform in [0, 1].
+    """
+    ranges = {"dark": (0.0, 0.1), "bright": (0.9, 1.0), "noise": (0.0, 1.0)}
+    if kind not in ranges:
+        raise ValueError(f"unknown forged outlier kind {kind!r}; choose one of {FORGED}")
+    return np.random.default_rng(seed).uniform(*ranges[kind], size=(n,) + tuple(shape)).astype(np.float32)
+
+
+def unit_images(name: str, part: str = "test", size=None, seed: int = 0, data_dir=None) -> np.ndarray:
+    """A seeded subset of a data set's ``part`` ("train" or "test") in [0, 1], NHWC; or forged outliers."""
+    if name in FORGED:
+        return forged_images(name, 1000 if size is None else size, seed)
+    if part not in ("train", "test"):
+        raise ValueError(f"part must be 'train' or 'test', got {part!r}")
+    (x_train, _), (x_test, _) = load_dataset(name, data_dir)
+    x = x_train if part == "train" else x_test
+    if size is not None and size < len(x):
+        x = x[np.sort(np.random.default_rng(seed).choice(len(x), size, replace=False))]
+    return scale_images(x, "unit")[0]

@@ -25,14 +25,14 @@ import numpy as np
 
 import adlip
 from adlip import data, metrics
+from adlip.detectors import registry
 from adlip.profiles import PHASES, get_profile
 
-DEEP_ALGORITHMS = ("dcae", "deepsvdd-oc", "deepsvdd-sb", "anogan")
-BASELINE_ALGORITHMS = ("iforest", "ocsvm", "kde")
-COMPANION_ALGORITHMS = ("hkr", "vae", "realnvp", "regsvdd")
-ALGORITHMS = DEEP_ALGORITHMS + BASELINE_ALGORITHMS + COMPANION_ALGORITHMS
-# The pixel scaling each detector is built for (adlip.data.one_vs_rest's ``scaling``); "gcn" otherwise.
-SCALINGS = {"anogan": "tanh", "hkr": "tanh", "vae": "unit"}
+# Views of adlip.detectors.registry, by group, in its order.
+DEEP_ALGORITHMS = registry.names("thesis")
+BASELINE_ALGORITHMS = registry.names("baseline")
+COMPANION_ALGORITHMS = registry.names("companion")
+ALGORITHMS = registry.names()
 EXPERIMENTS = ("exp1", "exp2", "baselines", "companions")
 # The profile's training-phase knob (``Profile.phase_scale``) each thesis detector trains under;
 # Deep SVDD's pretraining DCAE takes the "pretrain" knob on top.
@@ -66,11 +66,7 @@ class RunConfig:
                     or not np.isfinite(self.lipschitz) or self.lipschitz <= 0:
                 raise ValueError(f"lipschitz must be a positive number (or None for the standard model), "
                                  f"got {self.lipschitz!r}")
-            if self.algorithm in BASELINE_ALGORITHMS:
-                raise ValueError(f"{self.algorithm} is a classical baseline and has no Lipschitz version")
-        if self.algorithm == "hkr" and self.lipschitz != 1.0:
-            raise ValueError("hkr (the one-class HKR classifier) is 1-Lipschitz by construction; "
-                             f"run it with lipschitz=1 (--lipschitz 1), got {self.lipschitz!r}")
+        registry.get_algorithm(self.algorithm).check_lipschitz(self.lipschitz)
         if self.epochs_scale is not None and not self.epochs_scale > 0:
             raise ValueError(f"epochs_scale must be positive, got {self.epochs_scale!r}")
         get_profile(self.profile)
@@ -154,9 +150,7 @@ def make_detector(config: RunConfig, verbose: int = 0, cache_dir=None):
     profile = get_profile(config.profile, dataset=config.dataset)
     options = dict(config.options)
     if config.algorithm in BASELINE_ALGORITHMS:
-        from adlip.detectors.baselines import BASELINES
-
-        return BASELINES[config.algorithm](dataset=config.dataset, seed=config.seed, **options)
+        return registry.get_algorithm(config.algorithm).factory(dataset=config.dataset, seed=config.seed, **options)
     from adlip.detectors import make_detector as make_named_detector
 
     phase = PHASE_OF.get(config.algorithm)
@@ -178,7 +172,7 @@ def make_detector(config: RunConfig, verbose: int = 0, cache_dir=None):
 def load_split(config: RunConfig):
     profile = get_profile(config.profile, dataset=config.dataset)
     is_gan = config.algorithm == "anogan"
-    return data.one_vs_rest(config.dataset, config.normal_class, scaling=SCALINGS.get(config.algorithm, "gcn"),
+    return data.one_vs_rest(config.dataset, config.normal_class, scaling=registry.get_algorithm(config.algorithm).scaling,
                             train_size=profile.train_size,
                             test_size=profile.anogan_test_size if is_gan else profile.test_size, seed=1234)
 
@@ -496,7 +490,7 @@ def baselines_grid(profile: str) -> list:
 # The companion detectors in the cross-method comparison, each at the constant its paper uses: the
 # VAE's encoder at eq. 7's M for 10 latent dimensions (5), RobustRealNVP's couplings at k = 2, the
 # regularized Deep SVDD (with bias terms and the noise regularizer) unconstrained, as in its paper.
-# The one-class HKR classifier has its own records (``python -m adlip.detectors.hkr``), since it
+# The one-class HKR classifier has its own records (``python -m adlip.studies.hkr``), since it
 # needs its paper's per-budget architecture.
 COMPANION_RUNS = (("vae", 5.0), ("realnvp", 2.0), ("regsvdd", None))
 

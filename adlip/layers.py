@@ -103,8 +103,6 @@ class OperatorNormConv2D(tf.keras.layers.Layer):
         The stored sigma is nudged up by the solve's tolerance, so the layer errs below its
         constant, never above. Returns the stored sigma.
         """
-        from adlip.metrics import top_singular_pair
-
         kernel, shape = tf.constant(self.kernel.numpy()), (1,) + self.image_shape
         out_shape = shape[:-1] + (self.filters,)
 
@@ -156,3 +154,20 @@ class ScaledUpSampling2D(tf.keras.layers.Layer):
         config = super().get_config()
         config.update(size=self.size)
         return config
+
+
+def top_singular_pair(matvec, rmatvec, shape: tuple, start: np.ndarray, tol: float) -> tuple:
+    """``(sigma, v)``: the largest singular value of a matrix-free operator and its right vector.
+
+    ``matvec`` maps the input space (``shape[1]`` entries) to the output space (``shape[0]``) and
+    ``rmatvec`` back; ``start`` is a vector of the input space. ARPACK's Lanczos iteration
+    (``scipy.sparse.linalg.svds``) works in the smaller of the two spaces, so a start vector is
+    carried over to the output space first when that one is smaller.
+    """
+    from scipy.sparse.linalg import LinearOperator, svds
+
+    operator = LinearOperator(shape, matvec=matvec, rmatvec=rmatvec, dtype=np.float64)
+    if shape[0] < shape[1]:
+        start = matvec(start)
+    _, sigma, vt = svds(operator, k=1, v0=start, tol=tol)
+    return float(sigma[0]), vt[0]

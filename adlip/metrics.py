@@ -386,24 +386,9 @@ def _linear_operator_norm(layer, seed: int) -> float:
         column = rmatvec(np.ones(1)) if out_size == 1 else matvec(np.ones(1))
         return float(np.linalg.norm(column))
     start = np.random.default_rng(seed).standard_normal(in_size)
+    from adlip.layers import top_singular_pair
+
     return top_singular_pair(matvec, rmatvec, (out_size, in_size), start, tol=1e-6)[0]
-
-
-def top_singular_pair(matvec, rmatvec, shape: tuple, start: np.ndarray, tol: float) -> tuple:
-    """``(sigma, v)``: the largest singular value of a matrix-free operator and its right vector.
-
-    ``matvec`` maps the input space (``shape[1]`` entries) to the output space (``shape[0]``) and
-    ``rmatvec`` back; ``start`` is a vector of the input space. ARPACK's Lanczos iteration
-    (``scipy.sparse.linalg.svds``) works in the smaller of the two spaces, so a start vector is
-    carried over to the output space first when that one is smaller.
-    """
-    from scipy.sparse.linalg import LinearOperator, svds
-
-    operator = LinearOperator(shape, matvec=matvec, rmatvec=rmatvec, dtype=np.float64)
-    if shape[0] < shape[1]:
-        start = matvec(start)
-    _, sigma, vt = svds(operator, k=1, v0=start, tol=tol)
-    return float(sigma[0]), vt[0]
 
 
 def _layer_constant(layer, seed: int) -> float:
@@ -483,3 +468,37 @@ def selection_score(aucs: dict, bounds: dict, weight: float = 1 / 20):
         raise ValueError("every lower bound is zero or negative; cannot normalise by max L_K")
     scores = {k: aucs[k] - weight * bounds[k] / largest for k in keys}
     return max(keys, key=scores.get), scores
+
+
+# --- out-of-distribution metrics (Glazunov and Zarras 2023): AUROC, AUPRC, FPR at 80 % TPR ------
+
+def auroc(y_true, scores) -> float:
+    """Area under the ROC curve (label 1 = outlier, higher score = more anomalous), a fraction."""
+    return roc_auc(y_true, scores)
+
+
+def auprc(y_true, scores) -> float:
+    """Area under the precision-recall curve with the outliers as the positive class (average precision)."""
+    from sklearn.metrics import average_precision_score
+
+    y_true, scores = _check_labels_scores(y_true, scores)
+    return float(average_precision_score(y_true, scores))
+
+
+def fpr_at_tpr(y_true, scores, tpr: float = 0.8) -> float:
+    """False-positive rate at the strictest threshold that still flags ``tpr`` of the outliers.
+
+    The paper's FPR80: flag every input scoring at least the threshold; lower is better.
+    """
+    from sklearn.metrics import roc_curve
+
+    if not 0 < tpr <= 1:
+        raise ValueError(f"tpr must be in (0, 1], got {tpr!r}")
+    y_true, scores = _check_labels_scores(y_true, scores)
+    false_rates, true_rates, _ = roc_curve(y_true, scores)
+    return float(false_rates[np.searchsorted(true_rates, tpr - 1e-12, side="left")])
+
+
+def ood_metrics(y_true, scores) -> dict:
+    """Glazunov and Zarras's three out-of-distribution metrics, as fractions: {"auroc", "auprc", "fpr80"}."""
+    return {"auroc": auroc(y_true, scores), "auprc": auprc(y_true, scores), "fpr80": fpr_at_tpr(y_true, scores)}

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from adlip.detectors import registry
+
 NORMAL_COLOR = "tab:blue"
 ANOMALY_COLOR = "tab:red"
 KIND_STYLE = {
@@ -276,10 +278,8 @@ def gradient_norms(depths, norms):
 
 # --- experiment figures: drawn from result records (lists of dicts) -------------------------
 
-ALGORITHM_COLORS = {"dcae": "tab:blue", "deepsvdd-sb": "tab:orange", "deepsvdd-oc": "tab:green",
-                    "anogan": "tab:red"}
-ALGORITHM_NAMES = {"dcae": "DCAE", "deepsvdd-sb": "DeepSVDD SB", "deepsvdd-oc": "DeepSVDD OC",
-                   "anogan": "AnoGAN"}
+ALGORITHM_COLORS = registry.colors()        # the thesis's detectors' colours, from the algorithm registry
+ALGORITHM_NAMES = registry.labels("thesis")
 DATASET_NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10", "fashion_mnist": "Fashion-MNIST"}
 
 

@@ -48,17 +48,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from adlip.detectors.base import BaseDetector
+from adlip.detectors.scoring import NORMALISATION_MARGIN
 from adlip.metrics import certified_auroc, check_binary_labels, roc_auc
 
 NORMS = ("l2", "linf")
 DIRECTIONS = ("raise", "lower")
-NORMALISATION_MARGIN = 1e-3     # deel-lip's numerical normalisation: measured constants stay below K (1 + 1e-3)
-SIGMOID_SLOPE = 0.25            # the largest slope of the logistic sigmoid
-ANOGAN_TRACKING_STEPS = 10      # latent-search steps after every attack step (AnoGAN's surrogate)
 
-__all__ = ["AttackCurve", "Certificate", "attack_curve", "certified_accuracy", "certified_auroc",
-           "certified_auroc_curve", "certified_radius", "certified_scores", "certify", "pgd_attack",
-           "score_function", "score_lipschitz_constant"]
+__all__ = ["NORMALISATION_MARGIN", "AttackCurve", "Certificate", "attack_curve", "certified_accuracy", "certified_auroc",
+           "certified_auroc_curve", "certified_radius", "certified_scores", "certify", "no_certificate_reason",
+           "pgd_attack", "score_function", "score_lipschitz_constant"]
 
 
 # -- checks ---------------------------------------------------------------------------------------
@@ -67,15 +66,14 @@ def _is_real(value) -> bool:
     return not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value)
 
 
-def _check_fitted_detector(detector) -> str:
-    """The detector's family, after checking it is a fitted adlip detector of a known family."""
-    family = getattr(detector, "family", None)
-    if family not in ("dcae", "deepsvdd", "hkr", "anogan"):
-        raise ValueError(f"no score function for {type(detector).__name__}: robustness supports DCAE, DeepSVDD, "
-                         "OneClassHKR and AnoGAN detectors")
+def _check_fitted_detector(detector):
+    """The detector, after checking it is a fitted adlip detector (one that can describe its score)."""
+    if not isinstance(detector, BaseDetector):
+        raise ValueError(f"no score function for {type(detector).__name__}: attacks and certificates need an adlip "
+                         "detector (adlip.detectors.BaseDetector), whose score_tensor gives its score")
     if not hasattr(detector, "threshold_"):
         raise ValueError(f"this {type(detector).__name__} is not fitted yet; call fit(X) first")
-    return family
+    return detector
 
 
 def _check_domain(domain, x):
@@ -90,71 +88,28 @@ def _check_domain(domain, x):
     return low, high
 
 
-# -- differentiable scores ------------------------------------------------------------------------
+# -- the detector's score and its constant (each detector provides them: adlip.detectors.scoring) ---
 
 def score_function(detector, certified: bool = False):
     """The detector's score as a TensorFlow function of a batch of images, ``f(x, training=False)``.
 
-    DCAE: ``||x - A(x)||_2``; Deep SVDD: ``||phi(x) - c||^2`` (minus ``R^2`` for the soft
-    boundary); one-class HKR: ``-f(x)``. They equal ``decision_function`` up to float32 rounding.
-    ``certified=True`` gives the score the certificates use instead (:func:`certified_scores`:
-    ``||phi(x) - c||`` for Deep SVDD, the same score otherwise), whose Lipschitz constant is
-    :func:`score_lipschitz_constant`. AnoGAN's score is a latent search, not a closed form: use
-    :func:`pgd_attack`, which attacks it through the surrogate described in the module's docstring.
-    The ``training`` argument is accepted (and ignored) so that ``adlip.metrics`` can measure it.
+    It is ``detector.score_tensor`` (equal to ``decision_function`` up to float32 rounding), or with
+    ``certified=True`` ``detector.certified_score_tensor``, the score whose Lipschitz constant is
+    :func:`score_lipschitz_constant`. Detectors whose score is a search (AnoGAN) raise; use
+    :func:`pgd_attack`, which attacks them through their own ``attack_objective``. The ``training``
+    argument is accepted (and ignored) so that ``adlip.metrics`` can measure the function.
     """
-    import tensorflow as tf
+    _check_fitted_detector(detector)
+    tensor = detector.certified_score_tensor if certified else detector.score_tensor
 
-    family = _check_fitted_detector(detector)
-    if family == "anogan":
-        raise ValueError("AnoGAN's score is a latent search, not a closed-form function of the image; "
-                         "pgd_attack attacks it through its Danskin surrogate")
-    network = detector.lipschitz_network
-
-    def flat_norm(values):
-        return tf.sqrt(tf.reduce_sum(tf.square(tf.reshape(values, (tf.shape(values)[0], -1))), axis=1) + 1e-20)
-
-    if family == "dcae":
-        def score(x, training=False):
-            return flat_norm(x - network(x, training=False))
-    elif family == "hkr":
-        def score(x, training=False):
-            return -tf.reshape(network(x, training=False), (-1,))
-    else:
-        center, radius = tf.constant(detector.center_, tf.float32), float(detector.radius_)
-        soft = detector.objective == "soft-boundary"
-
-        def score(x, training=False):
-            distance = flat_norm(network(x, training=False) - center)
-            if certified:
-                return distance
-            return tf.square(distance) - radius ** 2 if soft else tf.square(distance)
+    def score(x, training=False):
+        return tensor(x)
     return score
-
-
-def _final_slope(model) -> float:
-    """The largest slope of the model's last elementwise activation: 1/4 for a sigmoid, else 1."""
-    from adlip.architectures import iter_layers
-
-    for layer in reversed(list(iter_layers(model))):
-        kind = layer.__class__.__name__
-        if kind in ("Reshape", "Flatten"):
-            continue
-        is_sigmoid = kind == "Activation" and getattr(layer.activation, "__name__", "") == "sigmoid"
-        return SIGMOID_SLOPE if is_sigmoid else 1.0
-    return 1.0
 
 
 def no_certificate_reason(detector):
     """Why the detector's score carries no Lipschitz certificate, or None when it does."""
-    family = _check_fitted_detector(detector)
-    if family == "anogan":
-        return ("AnoGAN's score is the end of a finite latent search from a fixed start, not the exact minimum "
-                "over the latent space, so no Lipschitz constant of it in the image is provable")
-    if detector.lipschitz_constant is None:
-        return (f"this {type(detector).__name__} has a standard network (lipschitz=None): its score has no "
-                "provable Lipschitz constant")
-    return None
+    return _check_fitted_detector(detector).no_certificate_reason()
 
 
 def score_lipschitz_constant(detector):
@@ -167,10 +122,7 @@ def score_lipschitz_constant(detector):
     """
     if no_certificate_reason(detector) is not None:
         return None
-    network_constant = detector.lipschitz_constant * (1 + NORMALISATION_MARGIN)
-    if detector.family == "dcae":
-        return 1.0 + network_constant * _final_slope(detector.lipschitz_network)
-    return network_constant
+    return detector.score_lipschitz_constant()
 
 
 def certified_scores(detector, scores) -> np.ndarray:
@@ -180,12 +132,7 @@ def certified_scores(detector, scores) -> np.ndarray:
     ranking and the decisions at a transformed threshold are unchanged); other families: as is.
     Apply it to the threshold as well.
     """
-    family = _check_fitted_detector(detector)
-    scores = np.asarray(scores, dtype=np.float64)
-    if family == "deepsvdd":
-        offset = detector.radius_ ** 2 if detector.objective == "soft-boundary" else 0.0
-        return np.sqrt(np.clip(scores + offset, 0.0, None))
-    return scores
+    return _check_fitted_detector(detector).certified_scores(scores)
 
 
 def certified_radius(scores, threshold, lipschitz) -> np.ndarray:
@@ -268,90 +215,16 @@ def certified_auroc_curve(y_true, scores, lipschitz, radii) -> np.ndarray:
 
 # -- the attack -----------------------------------------------------------------------------------
 
-class _Objective:
-    """Value and input gradient of a closed-form score (DCAE, Deep SVDD, one-class HKR)."""
-
-    def __init__(self, detector):
-        import tensorflow as tf
-
-        score = score_function(detector)
-
-        @tf.function(reduce_retracing=True)
-        def value_and_gradient(x):
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                values = score(x)
-                total = tf.reduce_sum(values)
-            return values, tape.gradient(total, x)
-
-        self._value_and_gradient = value_and_gradient
-
-    def start(self, x0):
-        """Prepare for a new batch of clean images (nothing to do for closed-form scores)."""
-
-    def value_and_gradient(self, x):
-        import tensorflow as tf
-
-        values, gradient = self._value_and_gradient(tf.constant(x))
-        return values.numpy(), gradient.numpy()
-
-
-class _AnoGANSurrogate:
-    """AnoGAN's loss ``L(x, z)`` at a latent vector per image that follows the attacked image.
-
-    ``start`` runs the detector's own search on the clean images; each ``value_and_gradient``
-    first moves the latent vectors ``ANOGAN_TRACKING_STEPS`` search steps towards the current
-    image (warm start), then returns ``L(x, z)`` and its gradient in ``x`` at fixed ``z``
-    (Danskin: the gradient of ``min_z L(x, z)`` where the minimum is attained).
-    """
-
-    def __init__(self, detector):
-        import tensorflow as tf
-
-        from adlip.detectors.anogan import apply_layers, feature_layers, per_image_l1
-
-        self.detector = weakref.proxy(detector)   # the objective cache must not keep the detector alive
-        generator, features = detector.generator_, feature_layers(detector.discriminator_)
-        weight = float(detector.feature_weight)
-
-        @tf.function(reduce_retracing=True)
-        def value_and_gradient(x, z):
-            generated = generator(z, training=False)
-            target_features = apply_layers(features, generated)
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                loss = (1.0 - weight) * per_image_l1(x - generated) \
-                    + weight * per_image_l1(apply_layers(features, x) - target_features)
-                total = tf.reduce_sum(loss)
-            return loss, tape.gradient(total, x)
-
-        self._value_and_gradient = value_and_gradient
-        self.latents = None
-
-    def start(self, x0):
-        self.latents = self.detector.search(x0)["z"]
-
-    def value_and_gradient(self, x):
-        import tensorflow as tf
-
-        search = self.detector._latent_search()
-        self.latents = search(tf.constant(x), tf.constant(self.latents), tf.constant(ANOGAN_TRACKING_STEPS),
-                              tf.constant(float(self.detector.latent_learning_rate)),
-                              tf.constant(float(self.detector.feature_weight)))[0].numpy()
-        values, gradient = self._value_and_gradient(tf.constant(x), tf.constant(self.latents))
-        return values.numpy(), gradient.numpy()
-
-
 _OBJECTIVES = weakref.WeakKeyDictionary()   # detector -> (its networks, compiled objective)
 
 
 def _objective(detector):
-    """The detector's attack objective, compiled once per fitted network (refitting builds a new one)."""
-    family = _check_fitted_detector(detector)
-    networks = (detector.generator_, detector.discriminator_) if family == "anogan" else (detector.lipschitz_network,)
+    """The detector's attack objective, built once per fitted network (refitting builds a new one)."""
+    _check_fitted_detector(detector)
+    networks = tuple(getattr(detector, name) for name in detector._network_attributes)
     cached = _OBJECTIVES.get(detector)
     if cached is None or len(cached[0]) != len(networks) or any(a is not b for a, b in zip(cached[0], networks)):
-        cached = (networks, _AnoGANSurrogate(detector) if family == "anogan" else _Objective(detector))
+        cached = (networks, detector.attack_objective())
         _OBJECTIVES[detector] = cached
     return cached[1]
 
@@ -439,7 +312,7 @@ def pgd_attack(detector, X, direction="raise", norm="l2", epsilon=1.0, steps=20,
     steps_taken = 2.5 * budgets / steps if step_size is None else np.full(len(x), float(step_size))
     sign = 1.0 if direction == "raise" else -1.0
     objective = _objective(detector)
-    keep_best = not isinstance(objective, _AnoGANSurrogate)
+    keep_best = getattr(objective, "exact", False)
     rng = np.random.default_rng(seed)
     parts = []
     for begin in range(0, len(x), batch_size):

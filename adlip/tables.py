@@ -23,15 +23,12 @@ from typing import NamedTuple
 
 from adlip import reference as ref
 from adlip.data import CLASS_NAMES
+from adlip.detectors import registry
 from adlip.metrics import selection_score
 
 MISSING = "–"
-ALGORITHM_LABELS = {
-    "dcae": "DCAE",
-    "deepsvdd-sb": "DeepSVDD SB",
-    "deepsvdd-oc": "DeepSVDD OC",
-    "anogan": "AnoGAN",
-}
+# Headings from the algorithm registry, the thesis's detectors in its tables' column order.
+ALGORITHM_LABELS = {name: registry.get_algorithm(name).label for name in ref.ALGORITHMS}
 DATASET_LABELS = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
 SUMMARY_LABELS = {
     "mean_auc_standard": "mean ROC-AUC, standard (%)",
@@ -657,9 +654,8 @@ def exp2_summary_table(records, datasets=None, profile=None) -> Table:
 
 # --- classical baselines and the cross-method comparison ------------------------------------
 
-BASELINE_LABELS = {"iforest": "Isolation Forest", "ocsvm": "OC-SVM", "kde": "KDE"}
-COMPANION_LABELS = {"hkr": "One-class HKR", "vae": "Lipschitz VAE (hole indicator)", "realnvp": "RobustRealNVP",
-                    "regsvdd": "Regularized Deep SVDD (noise)"}
+BASELINE_LABELS = registry.labels("baseline")
+COMPANION_LABELS = registry.labels("companion")
 
 
 def baselines_table(records, datasets=None, profile=None) -> Table:

@@ -51,7 +51,7 @@ from IPython.display import Markdown, display
 
 from adlip import experiments, tables
 from adlip.book import markdown_table
-from adlip.detectors import hkr
+from adlip.studies import hkr
 
 records = {name: experiments.records_for(name, profile, results_dir, run=run_missing, workers=workers)
            for name in ("exp1", "exp2", "baselines", "companions")}

@@ -49,11 +49,12 @@ from myst_nb import glue
 from adlip.book import markdown_table
 from adlip.data import one_vs_rest
 from adlip.detectors import regsvdd
+from adlip.studies import regsvdd as regsvdd_study
 from adlip.metrics import lipschitz_gradient_ascent, lipschitz_lower_bound, roc_auc
 from adlip.profiles import get_profile
 
 tf.get_logger().setLevel("ERROR")   # every model compiles its own training step; TF warns about it
-budget = regsvdd.regsvdd_budget(profile)
+budget = regsvdd_study.regsvdd_budget(profile)
 glue("regsvdd_budget", budget.caption(), display=False)
 print(budget.caption())
 
@@ -179,7 +180,7 @@ markdown_table(["quantity", "value"], [
 
 # %%
 demo = one_vs_rest("mnist", 0, train_size=budget.demo_train, test_size=budget.n_test, seed=1234)
-curves = {"standard": regsvdd.collapse_curves(demo.x_train, budget, None, seed)}
+curves = {"standard": regsvdd_study.collapse_curves(demo.x_train, budget, None, seed)}
 
 # %% [markdown]
 # The Lipschitz networks of the thesis have no batch norm; their deel-lip layers keep every kernel's
@@ -190,7 +191,7 @@ curves = {"standard": regsvdd.collapse_curves(demo.x_train, budget, None, seed)}
 
 # %%
 lipschitz_name = f"Lipschitz, K = {budget.lipschitz:g}"
-curves[lipschitz_name] = regsvdd.collapse_curves(demo.x_train, budget, budget.lipschitz, seed)
+curves[lipschitz_name] = regsvdd_study.collapse_curves(demo.x_train, budget, budget.lipschitz, seed)
 
 
 def variance_figure(curves):
@@ -293,7 +294,7 @@ collapse_verdict(curves)
 # few normal classes of MNIST and score the whole test split (the other nine digits are anomalies).
 
 # %%
-results = [regsvdd.run_one_vs_rest(normal_class, bias, regularizer, lipschitz, budget, seed)
+results = [regsvdd_study.run_one_vs_rest(normal_class, bias, regularizer, lipschitz, budget, seed)
            for lipschitz in (None, budget.lipschitz)
            for normal_class in budget.classes
            for bias, regularizer in budget.auc_variants]
@@ -313,7 +314,7 @@ results = [regsvdd.run_one_vs_rest(normal_class, bias, regularizer, lipschitz, b
 
 # %%
 markdown_table(["model", "network", "AUC, ours (mean)", "ours per class", "Ruff et al. MNIST (reference)",
-                "paper CIFAR-10 (reference)"], regsvdd.comparison_rows(results))
+                "paper CIFAR-10 (reference)"], regsvdd_study.comparison_rows(results))
 
 # %% [markdown]
 # One-vs-rest ROC-AUC (%) of the four models on MNIST, standard and Lipschitz.

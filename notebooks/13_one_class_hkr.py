@@ -57,8 +57,9 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import OneClassSVM
 
 from adlip.book import markdown_table
-from adlip.detectors.hkr import (MNIST_BUDGETS, PAPER_MNIST_SETTINGS, PAPER_MNIST_TABLE, PAPER_TOY_SETTINGS,
-                                 SYNTHESIS, OneClassHKR, mnist_records)
+from adlip.detectors.hkr import OneClassHKR
+from adlip.reference.hkr import PAPER_MNIST_SETTINGS, PAPER_MNIST_TABLE, PAPER_TOY_SETTINGS
+from adlip.studies.hkr import MNIST_BUDGETS, SYNTHESIS, mnist_records
 from adlip.profiles import get_profile
 
 budget = get_profile(profile)
@@ -332,7 +333,7 @@ figure.tight_layout()
 # 1-Lipschitz *dense* network (784-128-128-128-128-1) for 12 epochs with the paper's margin,
 # $\lambda$, $T$ and batch size, about one and a half minutes of CPU per digit, once with the
 # paper's FullSort activation and once with GroupSort2. The records are written by
-# `python -m adlip.detectors.hkr --profile quick` (and `--activation groupsort2`); this chapter
+# `python -m adlip.studies.hkr --profile quick` (and `--activation groupsort2`); this chapter
 # reads them.
 
 # %%
@@ -460,7 +461,7 @@ markdown_table(["activation", "mean f on the last epoch's negatives", "Wasserste
 # of a GAN's generator: following $\nabla f$ from noise generates images, with no generator
 # network. The paper's Figure 2 runs Algorithm 1 with $T = 64$ and $\eta = 1$ towards $f = 2m$,
 # inside the support. Each record holds ten such images per class (from the seeded noise of
-# `adlip.detectors.hkr.SYNTHESIS`).
+# `adlip.studies.hkr.SYNTHESIS`).
 
 # %%
 figure, axes = plt.subplots(len(records), 10, figsize=(10, 1.05 * len(records)), squeeze=False)

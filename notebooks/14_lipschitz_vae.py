@@ -53,7 +53,9 @@ from myst_nb import glue
 from sklearn.decomposition import PCA
 
 from adlip.book import markdown_table
-from adlip.detectors import vae
+from adlip import data
+from adlip.detectors.vae import SCORE_LABELS, SCORES, LipschitzVAE
+from adlip.studies import vae
 from adlip.metrics import lipschitz_gradient_ascent
 from adlip.profiles import get_profile
 
@@ -109,7 +111,7 @@ print(budget.caption())
 
 # %%
 def dark_fraction(name):
-    images = vae.unit_images(name, "test", budget.n_test, seed)
+    images = data.unit_images(name, "test", budget.n_test, seed)
     return float((images < 0.05).mean())
 
 
@@ -187,7 +189,7 @@ markdown_table(["test images", "pixels darker than 0.05"],
 # $$ (eq-vae-eq7)
 #
 # which gives $M = 5$ for the $m = 10$ latent dimensions used on MNIST and Fashion-MNIST
-# (`vae.eq7_lipschitz(10)` computes it; `lipschitz="auto"` uses it).
+# (`eq7_lipschitz(10)` computes it; `lipschitz="auto"` uses it).
 #
 # ```{note}
 # The paper measures inputs in the $L_\infty$ norm, where the cube $[0, 1]^n$ has diameter
@@ -213,7 +215,7 @@ markdown_table(["test images", "pixels darker than 0.05"],
 # picks the one `decision_function` returns, and `all_scores` returns all three.
 
 # %%
-detector = vae.LipschitzVAE(dataset="mnist", lipschitz="auto", latent_dim=10)
+detector = LipschitzVAE(dataset="mnist", lipschitz="auto", latent_dim=10)
 print(detector)
 print("encoder constant M =", detector.lipschitz_constant, "(eq. 7 with m = 10)")
 
@@ -300,10 +302,10 @@ verdict(results)
 # MNIST above (the paper's figure shows $M = 1$).
 
 # %%
-probe_sets = {"MNIST (inliers)": vae.unit_images("mnist", "test", budget.n_test, seed),
-              "Fashion-MNIST": vae.unit_images("fashion_mnist", "test", budget.n_test, seed + 1),
-              "dark (forged)": vae.forged_images("dark", 200, seed),
-              "bright (forged)": vae.forged_images("bright", 200, seed)}
+probe_sets = {"MNIST (inliers)": data.unit_images("mnist", "test", budget.n_test, seed),
+              "Fashion-MNIST": data.unit_images("fashion_mnist", "test", budget.n_test, seed + 1),
+              "dark (forged)": data.forged_images("dark", 200, seed),
+              "bright (forged)": data.forged_images("bright", 200, seed)}
 mnist_models = {model: results[(model, "mnist_vs_fashion_mnist")]["detector"] for model in models}
 means = {model: {name: d.encode(x)[0] for name, x in probe_sets.items()} for model, d in mnist_models.items()}
 
@@ -396,8 +398,8 @@ latent_plane(plane, hole, n_inliers);
 
 # %%
 per_class = {c: vae.run_one_vs_rest(c, "auto", budget, seed) for c in budget.classes}
-markdown_table(["normal class", "training images"] + [f"AUROC {vae.SCORE_LABELS[s]}" for s in vae.SCORES],
-               [[c, r["n_train"]] + [f"{100 * r['metrics'][s]['auroc']:.1f}" for s in vae.SCORES]
+markdown_table(["normal class", "training images"] + [f"AUROC {SCORE_LABELS[s]}" for s in SCORES],
+               [[c, r["n_train"]] + [f"{100 * r['metrics'][s]['auroc']:.1f}" for s in SCORES]
                 for c, r in per_class.items()])
 
 # %% [markdown]
@@ -426,7 +428,7 @@ def ablation_figure(rows):
             chosen = [r for r in rows if r["score"] == score and r["outlier"] == outlier]
             ax.plot([r["decoder_lipschitz"] for r in chosen], [100 * r["auroc"] for r in chosen], "o-",
                     label=outlier)
-        ax.set(xscale="log", title=vae.SCORE_LABELS[score], xlabel="decoder Lipschitz constant")
+        ax.set(xscale="log", title=SCORE_LABELS[score], xlabel="decoder Lipschitz constant")
         ax.set_xticks(budget.decoder_constants, [f"{c:g}" for c in budget.decoder_constants])
     axes[0].set_ylabel("AUROC (%)")
     axes[0].legend(fontsize=8)

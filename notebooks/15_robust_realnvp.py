@@ -55,8 +55,9 @@ from IPython.display import display
 from adlip.book import markdown_table
 from adlip.data import CLASS_NAMES
 from adlip.detectors.base import Schedule
-from adlip.detectors.realnvp import (PAPER_CIFAR10_AUC, RobustRealNVP, contaminated_one_vs_rest,
-                                     trimmed_negative_log_likelihood, two_moons)
+from adlip.data import contaminated_one_vs_rest, two_moons
+from adlip.detectors.realnvp import RobustRealNVP, trimmed_negative_log_likelihood
+from adlip.reference.realnvp import PAPER_CIFAR10_AUC
 from adlip.metrics import lipschitz_gradient_ascent, lipschitz_lower_bound, roc_auc
 from adlip.profiles import get_profile
 

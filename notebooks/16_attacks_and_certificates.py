@@ -58,7 +58,7 @@ from adlip import experiments, robustness
 from adlip.book import markdown_table
 from adlip.data import CLASS_NAMES, one_vs_rest
 from adlip.detectors import DCAE, AnoGAN, DeepSVDD, OneClassHKR
-from adlip.detectors.hkr import MNIST_BUDGETS
+from adlip.studies.hkr import MNIST_BUDGETS
 from adlip.experiments import chosen_constant
 from adlip.metrics import roc_auc
 from adlip.profiles import get_profile

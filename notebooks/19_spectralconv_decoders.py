@@ -52,7 +52,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
 
-from adlip import architectures, data, decoders, experiments, metrics, plots
+from adlip import architectures, data, experiments, metrics, plots
+from adlip.studies import decoders
 from adlip.book import markdown_table
 from adlip.profiles import get_profile
 

@@ -11,7 +11,8 @@ import pytest
 import tensorflow as tf
 
 from adlip import architectures as arch
-from adlip import decoders, metrics
+from adlip import metrics
+from adlip.studies import decoders
 from adlip.detectors import DCAE
 from adlip.layers import OperatorNormConv2D, ScaledUpSampling2D
 
@@ -216,3 +217,13 @@ def test_refresh_removes_the_power_iteration_lag_after_long_training():
     layer.refresh()
     measured = metrics.lipschitz_upper_bound(model).value
     assert 1.5 * (1 - 1e-5) <= measured <= 1.5 * (1 + 1e-6)
+
+
+def test_a_variants_network_changes_are_parameters_that_clone_keeps():
+    from sklearn.base import clone
+
+    detector = decoders.make_detector("batchnorm")
+    assert detector.decoder_batch_norm and not detector.thesis_build
+    copy = clone(decoders.make_detector("pitfall"))
+    assert copy.thesis_build and not copy.decoder_batch_norm
+    assert copy.get_params() == decoders.make_detector("pitfall").get_params()

@@ -157,7 +157,7 @@ def test_deepsvdd_parameters_are_checked(params, message, no_training, mnist_lik
 
 
 def test_unknown_detector_name_is_refused():
-    with pytest.raises(ValueError, match="unknown detector"):
+    with pytest.raises(ValueError, match="unknown algorithm .svm.; choose one of"):
         make_detector("svm")
 
 

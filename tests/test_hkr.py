@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from adlip.detectors.hkr import (OneClassHKR, PAPER_MNIST_TABLE, build_network, certified_auroc,
-                                 default_margin, hkr_loss)
+from adlip.detectors.hkr import OneClassHKR, build_network, default_margin, hkr_loss
+from adlip.metrics import certified_auroc
+from adlip.reference.hkr import PAPER_MNIST_TABLE
 from adlip.metrics import lipschitz_gradient_ascent, lipschitz_lower_bound, roc_auc
 
 TINY_IMAGES = dict(architecture="dense", width=8, activation="groupsort2", newton_steps=3, warmup_epochs=1,
@@ -266,7 +267,7 @@ def test_separates_real_mnist_ones_from_the_rest():
 
 
 def test_missing_mnist_records_name_the_command_that_writes_them(tmp_path):
-    from adlip.detectors.hkr import mnist_records
+    from adlip.studies.hkr import mnist_records
 
-    with pytest.raises(ValueError, match="python -m adlip.detectors.hkr --profile quick"):
+    with pytest.raises(ValueError, match="python -m adlip.studies.hkr --profile quick"):
         mnist_records("quick", classes=[3], results_dir=tmp_path, run=False)

@@ -8,9 +8,9 @@ import pytest
 import adlip  # noqa: F401  (before TensorFlow)
 from adlip import metrics
 from adlip.detectors.base import Schedule
-from adlip.detectors.realnvp import (PAPER_CIFAR10_AUC, RobustRealNVP, contaminated_one_vs_rest,
-                                     coupling_indices, trim_count, trimmed_negative_log_likelihood,
-                                     two_moons)
+from adlip.data import contaminated_one_vs_rest, two_moons
+from adlip.detectors.realnvp import RobustRealNVP, coupling_indices, trim_count, trimmed_negative_log_likelihood
+from adlip.reference.realnvp import PAPER_CIFAR10_AUC
 
 K = 2.0
 TINY = dict(dataset="tabular", n_couplings=4, hidden=16, depth=2, verbose=0,

@@ -1,4 +1,4 @@
-"""adlip.detectors.vae: the Lipschitz VAE, its three scores, the paper's metrics and reference data."""
+"""The Lipschitz VAE (adlip.detectors.vae), its three scores, the OOD metrics, reference data and studies."""
 import math
 import os
 
@@ -9,8 +9,10 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 import adlip  # noqa: F401  (before TensorFlow)
 from adlip.data import DEBIAN_FASHION_MNIST
-from adlip.detectors import vae
-from adlip.detectors.vae import LipschitzVAE
+from adlip import data, metrics
+from adlip.detectors.vae import SCORES, LipschitzVAE, eq7_lipschitz
+from adlip.reference import vae as vae_paper
+from adlip.studies import vae
 from adlip.metrics import lipschitz_gradient_ascent, lipschitz_lower_bound
 
 TINY = dict(schedule={"phases": [[1, 1e-3]], "batch_size": 32, "weight_decay": 0.0}, n_posterior_samples=8,
@@ -35,9 +37,9 @@ def fitted():
 # --- parameters and bad input -------------------------------------------------------------
 
 def test_eq7_gives_the_papers_constants():
-    assert vae.eq7_lipschitz(10) == 5          # the paper: M = 5 for MNIST / Fashion-MNIST (m = 10)
-    assert vae.eq7_lipschitz(70) == 10         # and M = 10 for CIFAR-10 (m = 70)
-    assert vae.eq7_lipschitz(1) == 3 and vae.eq7_lipschitz(4) == 4
+    assert eq7_lipschitz(10) == 5          # the paper: M = 5 for MNIST / Fashion-MNIST (m = 10)
+    assert eq7_lipschitz(70) == 10         # and M = 10 for CIFAR-10 (m = 70)
+    assert eq7_lipschitz(1) == 3 and eq7_lipschitz(4) == 4
     assert LipschitzVAE(latent_dim=10).lipschitz_constant == 5.0
     assert LipschitzVAE(lipschitz=1).lipschitz_constant == 1.0
     assert LipschitzVAE(lipschitz=None).lipschitz_constant is None
@@ -86,7 +88,7 @@ def test_params_round_trip_through_clone():
 def test_shapes_and_all_scores(fitted):
     x = blobs(10, seed=1)
     scores = fitted.all_scores(x)
-    assert set(scores) == set(vae.SCORES)
+    assert set(scores) == set(SCORES)
     for value in scores.values():
         assert value.shape == (10,) and np.isfinite(value).all() and value.std() > 0
     assert np.array_equal(fitted.decision_function(x), scores["hole"])
@@ -130,7 +132,7 @@ def test_same_seed_same_scores_and_different_seed_differs(fitted):
     again = LipschitzVAE(lipschitz=2.0, seed=3, **TINY).fit(blobs())
     other = LipschitzVAE(lipschitz=2.0, seed=4, **TINY).fit(blobs())
     first, second, third = fitted.all_scores(x), again.all_scores(x), other.all_scores(x)
-    for key in vae.SCORES:
+    for key in SCORES:
         np.testing.assert_array_equal(first[key], second[key])
     assert not np.allclose(first["hole"], third["hole"])
 
@@ -171,26 +173,26 @@ def test_metrics_agree_with_sklearn_and_hand_computed_fpr():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 400)
     s = rng.standard_normal(400) + 1.5 * y
-    assert vae.auroc(y, s) == pytest.approx(roc_auc_score(y, s))
-    assert vae.auprc(y, s) == pytest.approx(average_precision_score(y, s))
+    assert metrics.auroc(y, s) == pytest.approx(roc_auc_score(y, s))
+    assert metrics.auprc(y, s) == pytest.approx(average_precision_score(y, s))
     threshold = np.sort(s[y == 1])[::-1][math.ceil(0.8 * (y == 1).sum()) - 1]
-    assert vae.fpr_at_tpr(y, s) == pytest.approx(np.mean(s[y == 0] >= threshold))
-    assert vae.ood_metrics([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]) == {"auroc": 1.0, "auprc": 1.0, "fpr80": 0.0}
-    assert vae.fpr_at_tpr([0, 0, 1, 1], [0.9, 0.8, 0.2, 0.1]) == 1.0
+    assert metrics.fpr_at_tpr(y, s) == pytest.approx(np.mean(s[y == 0] >= threshold))
+    assert metrics.ood_metrics([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]) == {"auroc": 1.0, "auprc": 1.0, "fpr80": 0.0}
+    assert metrics.fpr_at_tpr([0, 0, 1, 1], [0.9, 0.8, 0.2, 0.1]) == 1.0
     with pytest.raises(ValueError, match="tpr"):
-        vae.fpr_at_tpr([0, 1], [0.0, 1.0], tpr=0)
+        metrics.fpr_at_tpr([0, 1], [0.0, 1.0], tpr=0)
     with pytest.raises(ValueError, match="both"):
-        vae.auprc([1, 1], [0.0, 1.0])
+        metrics.auprc([1, 1], [0.0, 1.0])
 
 
 def test_reference_table_is_complete_and_labelled():
-    assert "Table 2" in vae.PAPER_TABLE2["source"]
-    for cells in vae.PAPER_TABLE2["rows"].values():
+    assert "Table 2" in vae_paper.PAPER_TABLE2["source"]
+    for cells in vae_paper.PAPER_TABLE2["rows"].values():
         assert set(cells) == {"mnist_vs_fashion_mnist", "fashion_mnist_vs_mnist", "cifar10_vs_svhn"}
         for auroc, auprc, fpr in cells.values():
             assert 0 <= fpr <= 100 and 50 <= auroc <= 100 and 50 <= auprc <= 100
-    assert vae.PAPER_TABLE2["rows"][("Lipschitz VAE", "hole indicator")]["fashion_mnist_vs_mnist"][0] == 99.69
-    assert set(vae.PAPER_ROW_OF.values()) == set(vae.PAPER_TABLE2["rows"])
+    assert vae_paper.PAPER_TABLE2["rows"][("Lipschitz VAE", "hole indicator")]["fashion_mnist_vs_mnist"][0] == 99.69
+    assert set(vae_paper.PAPER_ROW_OF.values()) == set(vae_paper.PAPER_TABLE2["rows"])
 
 
 def test_budgets_and_forged_images():
@@ -199,10 +201,10 @@ def test_budgets_and_forged_images():
     assert "epochs" in quick.caption() and "quick" in quick.caption()
     with pytest.raises(ValueError, match="unknown profile"):
         vae.vae_budget("huge")
-    dark, bright = vae.forged_images("dark", 5), vae.forged_images("bright", 5)
+    dark, bright = data.forged_images("dark", 5), data.forged_images("bright", 5)
     assert dark.shape == (5, 28, 28, 1) and dark.max() <= 0.1 and bright.min() >= 0.9
     with pytest.raises(ValueError, match="forged"):
-        vae.forged_images("grey", 5)
+        data.forged_images("grey", 5)
     assert vae.describe_pair("fashion_mnist_vs_mnist") == "Fashion-MNIST vs. MNIST"
 
 

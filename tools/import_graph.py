@@ -47,8 +47,12 @@ def imports_of(path: Path, name: str) -> set:
     return {m for m in found if m == PACKAGE or m.startswith(PACKAGE + ".")}
 
 
+def module_files(root: Path) -> dict:
+    return {module_name(p, root): p for p in sorted((root / PACKAGE).rglob("*.py"))}
+
+
 def graph(root: Path) -> dict:
-    files = {module_name(p, root): p for p in (root / PACKAGE).rglob("*.py")}
+    files = module_files(root)
     edges = {}
     for name, path in files.items():
         edges[name] = sorted(m for m in imports_of(path, name) if m in files and m != name)
@@ -118,9 +122,7 @@ def main(argv=None) -> int:
                 print(f'  "{a}" -> "{b}";')
         print("}")
         return 0
-    sizes = {name: len((root / PACKAGE).joinpath(*name.split(".")[1:]).with_suffix(".py").read_text().splitlines())
-             if (root / PACKAGE).joinpath(*name.split(".")[1:]).with_suffix(".py").exists() else 0
-             for name in edges}
+    sizes = {name: len(path.read_text(encoding="utf-8").splitlines()) for name, path in module_files(root).items()}
     for name in sorted(edges):
         print(f"{name} ({sizes[name]} lines) -> {', '.join(edges[name]) or '-'}")
     found_cycles, upward = cycles(edges), upward_imports(edges)

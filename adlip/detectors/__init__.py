@@ -1,42 +1,30 @@
 """adlip's anomaly detectors, all behind one API (see ``adlip.detectors.base``).
 
-``DETECTORS`` maps the thesis's algorithm names used in result records to a factory of detectors,
-``COMPANIONS`` does the same for the detectors of the companion papers; ``make_detector`` takes a
-name from either: ``make_detector("deepsvdd-sb", dataset="cifar10", lipschitz=5.0)``.
+Each module registers the algorithms it implements in :mod:`adlip.detectors.registry`; the names
+there are the ``algorithm`` field of result records. ``make_detector`` builds any of them:
+``make_detector("deepsvdd-sb", dataset="cifar10", lipschitz=5.0)``. ``DETECTORS`` (the thesis's
+four) and ``COMPANIONS`` (the companion papers') are views of the registry by group.
 ``load(path)`` reads any detector written by ``detector.save(path)``.
 """
-from functools import partial
-
-from adlip.detectors.anogan import AnoGAN
-from adlip.detectors.base import BaseDetector, Schedule, train_epochs
+# Imported in the order the registry lists them: the thesis's detectors, the baselines, the companions.
 from adlip.detectors.dcae import DCAE
 from adlip.detectors.deepsvdd import DeepSVDD
+from adlip.detectors.anogan import AnoGAN
+from adlip.detectors.baselines import IsolationForestDetector, KDEDetector, OneClassSVMDetector
 from adlip.detectors.hkr import OneClassHKR
+from adlip.detectors.vae import LipschitzVAE
 from adlip.detectors.realnvp import RobustRealNVP
 from adlip.detectors.regsvdd import RegularizedDeepSVDD
-from adlip.detectors.vae import LipschitzVAE
+from adlip.detectors.base import BaseDetector, Schedule, train_epochs
+from adlip.detectors.registry import ALGORITHMS, Algorithm, get_algorithm, register
 
-DETECTORS = {
-    "dcae": DCAE,
-    "deepsvdd-oc": partial(DeepSVDD, objective="one-class"),
-    "deepsvdd-sb": partial(DeepSVDD, objective="soft-boundary"),
-    "anogan": AnoGAN,
-}
-
-COMPANIONS = {
-    "hkr": OneClassHKR,
-    "vae": LipschitzVAE,
-    "realnvp": RobustRealNVP,
-    "regsvdd": RegularizedDeepSVDD,
-}
+DETECTORS = {name: a.factory for name, a in ALGORITHMS.items() if a.group == "thesis"}
+COMPANIONS = {name: a.factory for name, a in ALGORITHMS.items() if a.group == "companion"}
 
 
-def make_detector(name: str, **params) -> BaseDetector:
-    """A detector by its algorithm name (a key of ``DETECTORS`` or ``COMPANIONS``) with the given parameters."""
-    factories = {**DETECTORS, **COMPANIONS}
-    if name not in factories:
-        raise ValueError(f"unknown detector {name!r}; choose one of {sorted(factories)}")
-    return factories[name](**params)
+def make_detector(name: str, **params):
+    """A detector by its algorithm name (any registered one) with the given parameters."""
+    return get_algorithm(name).factory(**params)
 
 
 def load(path) -> BaseDetector:
@@ -44,5 +32,7 @@ def load(path) -> BaseDetector:
     return BaseDetector.load(path)
 
 
-__all__ = ["AnoGAN", "BaseDetector", "COMPANIONS", "DCAE", "DETECTORS", "DeepSVDD", "LipschitzVAE",
-           "OneClassHKR", "RegularizedDeepSVDD", "RobustRealNVP", "Schedule", "load", "make_detector", "train_epochs"]
+__all__ = ["ALGORITHMS", "Algorithm", "AnoGAN", "BaseDetector", "COMPANIONS", "DCAE", "DETECTORS", "DeepSVDD",
+           "IsolationForestDetector", "KDEDetector", "LipschitzVAE", "OneClassHKR", "OneClassSVMDetector",
+           "RegularizedDeepSVDD", "RobustRealNVP", "Schedule", "get_algorithm", "load", "make_detector", "register",
+           "train_epochs"]

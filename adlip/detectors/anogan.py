@@ -44,11 +44,13 @@ Choices, and where they differ from the thesis:
 from __future__ import annotations
 
 import numbers
+import weakref
 
 import numpy as np
 
 from adlip import architectures
 from adlip.detectors.base import BaseDetector, Schedule, _progress, train_epochs
+from adlip.detectors.registry import Algorithm, register
 
 LEARNING_RATE = 2e-4   # Radford et al.'s DCGAN settings, as the thesis uses them
 ADAM_BETA_1 = 0.5
@@ -187,6 +189,7 @@ class AnoGAN(BaseDetector):
     """
 
     family = "anogan"
+    scaling = "tanh"   # the one_vs_rest scaling this detector needs: pixels in [-1, 1]
     _network_attributes = ("generator_", "discriminator_")
     _state_attributes = BaseDetector._state_attributes + ("data_diversity_", "collapsed_")
 
@@ -357,6 +360,19 @@ class AnoGAN(BaseDetector):
         """As many prior samples as ``X`` has images: the generator's inputs to measure it on."""
         return self.prior(len(self._check_X(X)), seed)
 
+    # -- attacks and certificates: the score is a search, not a closed form --
+    def score_tensor(self, x):
+        raise ValueError("AnoGAN's score is a latent search, not a closed-form function of the image; "
+                         "pgd_attack attacks it through its Danskin surrogate")
+
+    def no_certificate_reason(self):
+        return ("AnoGAN's score is the end of a finite latent search from a fixed start, not the exact minimum "
+                "over the latent space, so no Lipschitz constant of it in the image is provable")
+
+    def attack_objective(self):
+        """The Danskin surrogate of the search score (:class:`LatentSurrogate`)."""
+        return LatentSurrogate(self)
+
 
 def _make_gan_step(generator, discriminator, generator_optimizer, discriminator_optimizer, latent_dim, seed,
                    image_shape):
@@ -393,3 +409,54 @@ def _make_gan_step(generator, discriminator, generator_optimizer, discriminator_
                 "fake_probability": tf.reduce_mean(fake_probability)}
 
     return step
+
+
+class LatentSurrogate:
+    """AnoGAN's loss ``L(x, z)`` at a latent vector per image that follows the attacked image.
+
+    By Danskin's theorem the gradient of the score ``min_z L(x, z)`` in ``x`` is ``dL/dx (x, z*)``
+    where the minimum is attained. ``start`` runs the detector's own search on the clean images;
+    each ``value_and_gradient`` first moves the latent vectors ``TRACKING_STEPS`` search steps
+    towards the current image (a warm start), then returns ``L(x, z)`` and its gradient in ``x`` at
+    fixed ``z``.
+    """
+
+    TRACKING_STEPS = 10
+    exact = False   # the value is the surrogate's, not the end-to-end score: attacks keep their last iterate
+
+    def __init__(self, detector):
+        import tensorflow as tf
+
+        self.detector = weakref.proxy(detector)   # an objective cache must not keep the detector alive
+        generator, features = detector.generator_, feature_layers(detector.discriminator_)
+        weight = float(detector.feature_weight)
+
+        @tf.function(reduce_retracing=True)
+        def value_and_gradient(x, z):
+            generated = generator(z, training=False)
+            target_features = apply_layers(features, generated)
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                loss = (1.0 - weight) * per_image_l1(x - generated) \
+                    + weight * per_image_l1(apply_layers(features, x) - target_features)
+                total = tf.reduce_sum(loss)
+            return loss, tape.gradient(total, x)
+
+        self._value_and_gradient = value_and_gradient
+        self.latents = None
+
+    def start(self, x0):
+        self.latents = self.detector.search(x0)["z"]
+
+    def value_and_gradient(self, x):
+        import tensorflow as tf
+
+        search = self.detector._latent_search()
+        self.latents = search(tf.constant(x), tf.constant(self.latents), tf.constant(self.TRACKING_STEPS),
+                              tf.constant(float(self.detector.latent_learning_rate)),
+                              tf.constant(float(self.detector.feature_weight)))[0].numpy()
+        values, gradient = self._value_and_gradient(tf.constant(x), tf.constant(self.latents))
+        return values.numpy(), gradient.numpy()
+
+
+register(Algorithm("anogan", AnoGAN, "AnoGAN", "thesis", color="tab:red"))

@@ -215,6 +215,7 @@ class BaseDetector(BaseEstimator):
     ``_state_attributes``, so that ``save`` and ``load`` need nothing else.
     """
 
+    scaling = "gcn"   # the one_vs_rest scaling the detector expects (the registry reads it)
     _network_attributes: tuple = ()
     _state_attributes: tuple = ("decision_scores_", "threshold_", "labels_", "history_",
                                 "train_seconds_", "schedule_")
@@ -253,6 +254,38 @@ class BaseDetector(BaseEstimator):
     def lipschitz_inputs(self, X, seed: int = 0) -> np.ndarray:
         """Inputs of ``lipschitz_network`` to measure its constant on (here: the images themselves)."""
         return self._check_X(X)
+
+    # -- the score as a function of the input (attacks and certificates; see adlip.detectors.scoring) --
+    def score_tensor(self, x):
+        """The anomaly scores of a batch as a differentiable TensorFlow tensor (closed-form scores only)."""
+        raise ValueError(f"{type(self).__name__} has no closed-form differentiable score")
+
+    def certified_score_tensor(self, x):
+        """The score whose Lipschitz constant certificates use (here: the score itself)."""
+        return self.score_tensor(x)
+
+    def certified_scores(self, scores) -> np.ndarray:
+        """``decision_function`` scores mapped like ``certified_score_tensor`` maps the score (here: as is)."""
+        return np.asarray(scores, dtype=np.float64)
+
+    def score_lipschitz_constant(self):
+        """The provable L2 constant of ``certified_score_tensor``, or None (``no_certificate_reason`` says why)."""
+        return None
+
+    def no_certificate_reason(self):
+        """Why the score carries no Lipschitz certificate, or None when it does."""
+        if self.lipschitz_constant is None:
+            return (f"this {type(self).__name__} has a standard network (lipschitz=None): its score has no "
+                    "provable Lipschitz constant")
+        if self.score_lipschitz_constant() is None:
+            return f"no Lipschitz constant of {type(self).__name__}'s score in its input is known"
+        return None
+
+    def attack_objective(self):
+        """What an attack climbs: ``start(x0)`` and ``value_and_gradient(x)`` of the score in the input."""
+        from adlip.detectors.scoring import ClosedFormObjective
+
+        return ClosedFormObjective(self)
 
     # -- validation --
     @property

@@ -19,10 +19,13 @@ from sklearn.ensemble import IsolationForest
 from sklearn.svm import OneClassSVM
 
 from adlip.data import INPUT_SHAPES, check_dataset_name
+from adlip.detectors.registry import ALGORITHMS, Algorithm, register
 
 
 class _FlatBaseline(BaseEstimator):
     """Shared plumbing: input checks, optional PCA, the PyOD fitted attributes."""
+
+    scaling = "gcn"   # the one_vs_rest scaling the baselines are run with (Ruff et al.'s preprocessing)
 
     def _check(self, X, fitting=False) -> np.ndarray:
         check_dataset_name(self.dataset)
@@ -157,4 +160,7 @@ class KDEDetector(_FlatBaseline):
         return -gaussian_kde_log_density(features, self.train_features_, self.bandwidth_)
 
 
-BASELINES = {"iforest": IsolationForestDetector, "ocsvm": OneClassSVMDetector, "kde": KDEDetector}
+register(Algorithm("iforest", IsolationForestDetector, "Isolation Forest", "baseline", lipschitz="none"))
+register(Algorithm("ocsvm", OneClassSVMDetector, "OC-SVM", "baseline", lipschitz="none"))
+register(Algorithm("kde", KDEDetector, "KDE", "baseline", lipschitz="none"))
+BASELINES = {name: ALGORITHMS[name].factory for name in ("iforest", "ocsvm", "kde")}

@@ -9,6 +9,8 @@ import numpy as np
 
 from adlip import architectures
 from adlip.detectors.base import BaseDetector, Schedule, predict_in_batches, train_epochs, weight_penalty
+from adlip.detectors.registry import Algorithm, register
+from adlip.detectors.scoring import final_slope, flat_norm, network_constant
 
 STANDARD_SCHEDULE = Schedule(((250, 1e-4), (100, 1e-5)), batch_size=200, weight_decay=1e-6)
 # The thesis dropped the learning-rate drop for Lipschitz DCAEs: they had not converged by 350 epochs.
@@ -118,3 +120,18 @@ class DCAE(BaseDetector):
     def lipschitz_network(self):
         """The whole autoencoder (image -> reconstruction), K-Lipschitz in the Lipschitz variant."""
         return self.autoencoder_
+
+    def score_tensor(self, x):
+        """``||x - A(x)||_2`` per image: the reconstruction error ``decision_function`` returns."""
+        return flat_norm(x - self.autoencoder_(x, training=False))
+
+    def score_lipschitz_constant(self):
+        """``1 + K'`` for the reconstruction error: ``(x - A(x)) - (y - A(y))`` has norm at most
+        ``||x - y|| + ||A(x) - A(y)||``, and ``A`` is ``K' = K/4``-Lipschitz when it ends with a sigmoid
+        (the thesis's autoencoders do), ``K``-Lipschitz otherwise; K includes deel-lip's margin."""
+        if self.lipschitz_constant is None:
+            return None
+        return 1.0 + network_constant(self) * final_slope(self.autoencoder_)
+
+
+register(Algorithm("dcae", DCAE, "DCAE", "thesis", color="tab:blue"))

@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,8 @@ import numpy as np
 from adlip import architectures
 from adlip.detectors.base import BaseDetector, Schedule, predict_in_batches, train_epochs, weight_penalty
 from adlip.detectors.dcae import DCAE, check_orthogonalization
+from adlip.detectors.registry import Algorithm, register
+from adlip.detectors.scoring import flat_norm, network_constant
 
 SCHEDULE = Schedule(((150, 1e-4), (100, 1e-5)), batch_size=200, weight_decay=1e-6)
 OBJECTIVES = ("one-class", "soft-boundary")
@@ -232,3 +235,36 @@ class DeepSVDD(BaseDetector):
     def lipschitz_network(self):
         """The Deep SVDD network (image -> embedding), K-Lipschitz in the Lipschitz variant."""
         return self.network_
+
+    def _distance_tensor(self, x):
+        import tensorflow as tf
+
+        return flat_norm(self.network_(x, training=False) - tf.constant(self.center_, tf.float32))
+
+    def score_tensor(self, x):
+        """``||phi(x) - c||^2`` per image, minus ``R^2`` for the soft boundary (``decision_function``)."""
+        import tensorflow as tf
+
+        squared = tf.square(self._distance_tensor(x))
+        return squared - float(self.radius_) ** 2 if self.objective == "soft-boundary" else squared
+
+    def certified_score_tensor(self, x):
+        """``||phi(x) - c||``: the squared distance grows quadratically, the distance is K-Lipschitz
+        (reverse triangle inequality)."""
+        return self._distance_tensor(x)
+
+    def certified_scores(self, scores) -> np.ndarray:
+        """``sqrt(score + R^2)`` (``R = 0`` for one-class): the distance to the center, increasing in the
+        score, so rankings and decisions at the transformed threshold are unchanged."""
+        offset = self.radius_ ** 2 if self.objective == "soft-boundary" else 0.0
+        return np.sqrt(np.clip(np.asarray(scores, dtype=np.float64) + offset, 0.0, None))
+
+    def score_lipschitz_constant(self):
+        """K (with deel-lip's margin) for the distance ``||phi(x) - c||``; None for the standard network."""
+        return None if self.lipschitz_constant is None else network_constant(self)
+
+
+register(Algorithm("deepsvdd-oc", partial(DeepSVDD, objective="one-class"), "DeepSVDD OC", "thesis",
+                   color="tab:green"))
+register(Algorithm("deepsvdd-sb", partial(DeepSVDD, objective="soft-boundary"), "DeepSVDD SB", "thesis",
+                   color="tab:orange"))

@@ -27,6 +27,9 @@ Differences from the paper, on purpose: the paper normalises every layer to norm
 networks are ``k ** depth``-Lipschitz; here ``lipschitz`` is the constant of each whole ``s`` and
 ``t`` network (``K ** (1 / depth)`` per layer), which is what the tests measure. The paper uses
 VGG19 ImageNet features for CIFAR-10, which cannot be downloaded here; the chapter uses PCA.
+
+The contaminated training sets and the two-moons toy problem are in :mod:`adlip.data`, the paper's
+numbers in :mod:`adlip.reference.realnvp`.
 """
 from __future__ import annotations
 
@@ -36,49 +39,13 @@ import numbers
 
 import numpy as np
 
-from adlip.data import CLASS_NAMES, Split, load_dataset, one_vs_rest, scale_images
 from adlip.detectors.base import BaseDetector, Schedule, train_epochs, weight_penalty
+from adlip.detectors.registry import Algorithm, register
 
 TABULAR = "tabular"
 FEATURES = ("auto", "pca", "pixels")
-KINDS = ("uniform", "clustered")
 DEFAULT_SCHEDULE = Schedule(((100, 1e-3),), batch_size=256, weight_decay=1e-6)
 LOG_2PI = math.log(2.0 * math.pi)
-
-# --- reference data, typed in by hand from the paper (Liu, Tan and Zhou 2022), NOT adlip results ---
-# Table 2: ROC-AUC on CIFAR-10 one-vs-rest with 10% training anomalies, mean and standard deviation
-# over 5 seeds, on 128-d PCA of VGG19 ImageNet features. "uniform": anomalies drawn from all other
-# classes; "clustered": all from one other class (the paper does not say which).
-PAPER_CIFAR10_AUC = {
-    "uniform": {
-        "airplane": {"RobustRealNVP": (0.786, 0.012), "RealNVP": (0.784, 0.012)},
-        "automobile": {"RobustRealNVP": (0.818, 0.028), "RealNVP": (0.782, 0.022)},
-        "bird": {"RobustRealNVP": (0.694, 0.070), "RealNVP": (0.691, 0.062)},
-        "cat": {"RobustRealNVP": (0.772, 0.077), "RealNVP": (0.726, 0.076)},
-        "deer": {"RobustRealNVP": (0.801, 0.006), "RealNVP": (0.781, 0.033)},
-        "dog": {"RobustRealNVP": (0.760, 0.044), "RealNVP": (0.704, 0.050)},
-        "frog": {"RobustRealNVP": (0.807, 0.022), "RealNVP": (0.797, 0.007)},
-        "horse": {"RobustRealNVP": (0.786, 0.013), "RealNVP": (0.769, 0.057)},
-        "ship": {"RobustRealNVP": (0.798, 0.006), "RealNVP": (0.802, 0.009)},
-        "truck": {"RobustRealNVP": (0.770, 0.033), "RealNVP": (0.838, 0.027)},
-    },
-    "clustered": {
-        "airplane": {"RobustRealNVP": (0.752, 0.018), "RealNVP": (0.748, 0.023)},
-        "automobile": {"RobustRealNVP": (0.850, 0.020), "RealNVP": (0.843, 0.014)},
-        "bird": {"RobustRealNVP": (0.640, 0.025), "RealNVP": (0.639, 0.030)},
-        "cat": {"RobustRealNVP": (0.462, 0.017), "RealNVP": (0.451, 0.027)},
-        "deer": {"RobustRealNVP": (0.825, 0.019), "RealNVP": (0.808, 0.009)},
-        "dog": {"RobustRealNVP": (0.500, 0.021), "RealNVP": (0.487, 0.023)},
-        "frog": {"RobustRealNVP": (0.826, 0.015), "RealNVP": (0.788, 0.020)},
-        "horse": {"RobustRealNVP": (0.575, 0.023), "RealNVP": (0.550, 0.025)},
-        "ship": {"RobustRealNVP": (0.671, 0.025), "RealNVP": (0.653, 0.023)},
-        "truck": {"RobustRealNVP": (0.657, 0.030), "RealNVP": (0.664, 0.013)},
-    },
-}
-# Table 1, row "mnist": the ODDS benchmark's MNIST (digit 0 normal, digit 6 outliers, 100 features
-# chosen by ODDS), 5 seeds. Not the one-vs-rest protocol of adlip; shown for orientation only.
-PAPER_ODDS_MNIST_AUC = {"RobustRealNVP": (0.818, 0.009), "RealNVP": (0.820, 0.015)}
-
 
 # --- the trimmed likelihood ---------------------------------------------------------------
 
@@ -103,82 +70,10 @@ def trimmed_negative_log_likelihood(log_density, trim_fraction: float):
     return -tf.reduce_mean(kept)
 
 
-# --- data: contaminated training sets and the two-moons toy problem ---------------------------
-
 def _check_fraction(value, name, upper=0.5):
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < upper:
         raise ValueError(f"{name} must be a number in [0, {upper}), got {value!r}")
     return float(value)
-
-
-def _check_kind(kind):
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-
-
-def contaminated_one_vs_rest(name: str, normal_class, anomaly_fraction: float = 0.1, kind: str = "uniform",
-                             anomaly_class=None, scaling: str = "gcn", *, train_size=None, test_size=None,
-                             seed: int = 0, data_dir=None) -> Split:
-    """A one-vs-rest task whose training set hides anomalies (the paper's unsupervised setting).
-
-    The normal class's training images (``train_size`` of them, all by default) are mixed with
-    training images of other classes so that anomalies make up ``anomaly_fraction`` of the
-    training set. ``kind="uniform"`` draws them at random from all other classes; ``"clustered"``
-    from the single class ``anomaly_class`` (default: the next class, ``(normal_class + 1) % 10``).
-    The test set is ``one_vs_rest``'s (every other class anomalous). Anomalies are scaled exactly
-    like the normal images (for ``gcn``, with the normal class's min-max statistics, as
-    ``one_vs_rest`` does). ``info`` gains ``train_is_anomaly`` and ``train_classes``.
-    """
-    fraction = _check_fraction(anomaly_fraction, "anomaly_fraction")
-    _check_kind(kind)
-    split = one_vs_rest(name, normal_class, scaling, train_size=train_size, test_size=test_size, seed=seed,
-                        data_dir=data_dir)
-    normal = split.info["normal_class"]
-    others = [c for c in range(len(CLASS_NAMES[name])) if c != normal]
-    if kind == "clustered":
-        anomaly_class = (normal + 1) % len(CLASS_NAMES[name]) if anomaly_class is None else anomaly_class
-        if anomaly_class not in others:
-            raise ValueError(f"anomaly_class must be a class other than the normal one ({others}), "
-                             f"got {anomaly_class!r}")
-        others = [int(anomaly_class)]
-    (x_raw, y_raw), _ = load_dataset(name, data_dir)
-    n_anomalies = int(round(fraction / (1.0 - fraction) * len(split.x_train)))
-    rng = np.random.default_rng(seed)
-    candidates = np.flatnonzero(np.isin(y_raw, others))
-    chosen = np.sort(rng.choice(candidates, size=n_anomalies, replace=False))
-    x_anomalies, _ = scale_images(x_raw[chosen], scaling, reference=x_raw[y_raw == normal])
-    x_train = np.concatenate([split.x_train, x_anomalies.reshape((-1,) + split.x_train.shape[1:])])
-    classes = np.concatenate([np.full(len(split.x_train), normal), y_raw[chosen]]).astype(np.int64)
-    order = rng.permutation(len(x_train))
-    info = dict(split.info, n_train=len(x_train), anomaly_fraction=fraction, contamination_kind=kind,
-                anomaly_classes=others, train_classes=classes[order],
-                train_is_anomaly=(classes[order] != normal).astype(np.int64))
-    return Split(x_train[order], split.x_test, split.y_test, info)
-
-
-def two_moons(n_samples: int = 1000, anomaly_fraction: float = 0.05, kind: str = "uniform",
-              noise: float = 0.05, seed: int = 0):
-    """The paper's toy problem: two interleaved moons plus a fraction of anomalies.
-
-    ``kind="uniform"`` spreads the anomalies uniformly over the box [-1.5, 2.5] x [-1, 1.5] around
-    the moons; ``"clustered"`` puts them in a tight Gaussian blob (standard deviation 0.08) at
-    (-0.9, -0.6), off both moons. Returns ``(X, is_anomaly)`` with ``n_samples`` rows in all.
-    """
-    from sklearn.datasets import make_moons
-
-    fraction = _check_fraction(anomaly_fraction, "anomaly_fraction")
-    _check_kind(kind)
-    rng = np.random.default_rng(seed)
-    n_anomalies = int(round(fraction * n_samples))
-    normal, _ = make_moons(n_samples - n_anomalies, noise=noise, random_state=seed)
-    if kind == "uniform":
-        anomalies = rng.uniform((-1.5, -1.0), (2.5, 1.5), size=(n_anomalies, 2))
-    else:
-        anomalies = rng.normal((-0.9, -0.6), 0.08, size=(n_anomalies, 2))
-    x = np.concatenate([normal, anomalies])
-    is_anomaly = np.concatenate([np.zeros(len(normal)), np.ones(n_anomalies)]).astype(np.int64)
-    order = rng.permutation(len(x))
-    return x[order].astype(np.float32), is_anomaly[order]
 
 
 # --- the detector ---------------------------------------------------------------------------
@@ -471,3 +366,6 @@ class RobustRealNVP(BaseDetector):
         self._check_fitted()
         _, _, inputs = self._flow(self.transform(X), collect=True)
         return [np.asarray(a) for a in inputs]
+
+
+register(Algorithm("realnvp", RobustRealNVP, "RobustRealNVP", "companion"))

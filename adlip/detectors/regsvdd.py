@@ -16,16 +16,15 @@ Either enters the loss with the adaptive weight of eqs. 6 and 7, ``L = L_svdd + 
 ``c_t = alpha c_{t-1} + beta (1 - alpha) L_svdd / L_reg`` updated at every step from the current
 minibatch (``c_0 = 0``). Chapter :ref:`chap-regularized-deep-svdd` explains and runs it.
 
-Everything named ``PAPER_*`` below is REFERENCE data typed in by hand from the paper, never an adlip
-result; the paper has no MNIST experiments, its one-vs-all numbers are on CIFAR-10 with a pretrained
-ResNet-18.
+The paper's numbers are reference data in :mod:`adlip.reference.regsvdd` (it has no MNIST
+experiments; its one-vs-all numbers are on CIFAR-10 with a pretrained ResNet-18); the chapter's runs
+are :mod:`adlip.studies.regsvdd`.
 """
 from __future__ import annotations
 
 import math
 import numbers
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -33,27 +32,8 @@ from adlip import architectures
 from adlip.detectors.base import BaseDetector, Schedule, train_epochs, weight_penalty
 from adlip.detectors.dcae import check_orthogonalization
 from adlip.detectors.deepsvdd import COLLAPSE_RATIO, DeepSVDD
-
-PAPER = ("Chong, Ruff, Kloft & Binder (2020), Simple and effective prevention of mode collapse in deep "
-         "one-class classification")
-# The paper's names for the four models it compares, keyed by (bias, regularizer).
-PAPER_MODEL_NAMES = {(False, "none"): "D. SVDD", (True, "none"): "D. SVDD w/ bias",
-                     (True, "noise"): "D. SVDD w/ bias & noise reg.",
-                     (True, "variance"): "D. SVDD w/ bias & variance reg."}
-# Table III (unsupervised, one-class mode) and Table VI (semi-supervised, one-class mode): CIFAR-10
-# one-vs-all ROC-AUC in percent, mean and standard deviation over the ten normal classes.
-PAPER_CIFAR10_ONE_VS_ALL = {
-    "unsupervised": {"D. SVDD": (67.9, 6.5), "D. SVDD w/ bias": (67.7, 6.1),
-                     "D. SVDD w/ bias & noise reg.": (68.6, 6.4), "D. SVDD w/ bias & variance reg.": (67.6, 5.2)},
-    "semi-supervised": {"D. SVDD": (80.9, 6), "D. SVDD w/ bias": (80.8, 6),
-                        "D. SVDD w/ bias & noise reg.": (81.2, 6), "D. SVDD w/ bias & variance reg.": (80.0, 6)},
-}
-# Section V-B of the paper: its training settings (also reference data).
-PAPER_SETTINGS = dict(network="ImageNet-pretrained ResNet-18 (fine-tuned, no autoencoder pretraining)",
-                      optimizer="Adam", learning_rate=1e-4, head_learning_rate=1e-3, weight_decay=5e-4,
-                      batch_size=50, epochs="30, best epoch chosen on a validation set", c0=0.0, alpha=0.9,
-                      beta=0.5, n_random_labels="grid search over 5, 30, 50, 60, 70, 100, 130, 200",
-                      variance_threshold=0.1, threshold_every=3)
+from adlip.reference.regsvdd import PAPER_MODEL_NAMES
+from adlip.detectors.registry import Algorithm, register
 
 REGULARIZERS = ("none", "noise", "variance")
 # The paper's schedule: 30 epochs of Adam at 1e-4 (the noise head at 10 times that), batch 50, weight decay 5e-4.
@@ -297,140 +277,4 @@ class RegularizedDeepSVDD(DeepSVDD):
         return history
 
 
-# --- the chapter's experiments ------------------------------------------------------------------
-
-# The four models of the paper's tables, as (bias, regularizer).
-VARIANTS = ((False, "none"), (True, "none"), (True, "noise"), (True, "variance"))
-
-
-@dataclass(frozen=True)
-class RegSVDDBudget:
-    """What the chapter's experiments cost at one profile (stated in every caption).
-
-    The one-vs-rest runs use the paper's schedule scaled by ``epochs_scale`` on ``n_train`` images of
-    each normal class in ``classes``; the collapse demonstration trains on ``demo_train`` images of
-    class 0 for ``demo_epochs`` epochs (``demo_lipschitz_epochs`` for the Lipschitz networks) at the
-    paper's high learning rate ``demo_rate``, where it saw collapse.
-    """
-
-    profile: str
-    epochs_scale: float
-    n_train: int | None
-    n_test: int | None
-    classes: tuple
-    lipschitz: float
-    demo_train: int
-    demo_epochs: int
-    demo_lipschitz_epochs: int
-    demo_rate: float = 1e-2
-    auc_variants: tuple = VARIANTS   # which of the four models the one-vs-rest runs train
-
-    @property
-    def epochs(self) -> int:
-        return SCHEDULE.scaled(self.epochs_scale).total_epochs
-
-    def caption(self) -> str:
-        train = "all" if self.n_train is None else str(self.n_train)
-        test = "all" if self.n_test is None else str(self.n_test)
-        return (f"Budget ({self.profile} profile): one-vs-rest on MNIST classes {', '.join(map(str, self.classes))} "
-                f"with {train} training images of the normal class, {_plural(self.epochs, 'epoch')} of Adam at "
-                f"{SCHEDULE.phases[0][1]:g} (batch {SCHEDULE.batch_size}, weight decay {SCHEDULE.weight_decay:g}), "
-                f"{test} test images, one seed; Lipschitz models K = {self.lipschitz:g}. Collapse demonstration: "
-                f"{self.demo_train} images of class 0, learning rate {self.demo_rate:g}, "
-                f"{_plural(self.demo_epochs, 'epoch')} "
-                f"(Lipschitz: {self.demo_lipschitz_epochs})." + self._variants_note())
-
-    def _variants_note(self) -> str:
-        if tuple(self.auc_variants) == VARIANTS:
-            return ""
-        names = ", ".join(PAPER_MODEL_NAMES[variant] for variant in self.auc_variants)
-        return f" One-vs-rest runs only for: {names}"
-
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" + ("" if count == 1 else "s")
-
-
-_BUDGETS = {
-    "smoke": dict(n_train=256, n_test=500, classes=(0,), demo_train=100, demo_epochs=2, demo_lipschitz_epochs=1,
-                  auc_variants=((True, "none"), (True, "noise"))),
-    "quick": dict(n_train=2000, n_test=None, classes=(0, 1, 2), demo_train=1000, demo_epochs=15,
-                  demo_lipschitz_epochs=8),
-    "full": dict(n_train=None, n_test=None, classes=tuple(range(10)), demo_train=2000, demo_epochs=30,
-                 demo_lipschitz_epochs=30),
-}
-
-
-def regsvdd_budget(profile="quick") -> RegSVDDBudget:
-    """The chapter's budget under an adlip profile: its epochs scale, K from the thesis, the sizes above."""
-    from adlip.profiles import get_profile
-    from adlip.reference import thesis_chosen_constant
-
-    profile = get_profile(profile)
-    if profile.name not in _BUDGETS:
-        raise ValueError(f"no budget for profile {profile.name!r}; choose one of {sorted(_BUDGETS)}")
-    return RegSVDDBudget(profile=profile.name, epochs_scale=profile.epochs_scale,
-                         lipschitz=thesis_chosen_constant("mnist", "deepsvdd-oc"), **_BUDGETS[profile.name])
-
-
-def variant_detector(bias: bool, regularizer: str, lipschitz=None, seed: int = 0, **params) -> RegularizedDeepSVDD:
-    """One of the paper's four models (see ``VARIANTS``), quiet, with any further parameters."""
-    return RegularizedDeepSVDD(bias=bias, regularizer=regularizer, lipschitz=lipschitz, seed=seed, verbose=0,
-                               **params)
-
-
-def collapse_curves(x: np.ndarray, budget: RegSVDDBudget, lipschitz=None, seed: int = 0) -> dict:
-    """Per variant name: the embedding variance before training and after every epoch, c_t per epoch, the
-    SVDD loss per epoch and the fitted detector."""
-    epochs = budget.demo_epochs if lipschitz is None else budget.demo_lipschitz_epochs
-    schedule = Schedule(((epochs, budget.demo_rate),), SCHEDULE.batch_size, SCHEDULE.weight_decay)
-    curves = {}
-    for bias, regularizer in VARIANTS:
-        detector = variant_detector(bias, regularizer, lipschitz, seed, schedule=schedule).fit(x)
-        history = detector.history_
-        curves[detector.paper_name] = dict(variance=[detector.initial_variance_] + history["embedding_variance"],
-                                           weight=history["regularizer_weight"], svdd_loss=history["svdd_loss"],
-                                           detector=detector)
-    return curves
-
-
-def run_one_vs_rest(normal_class: int, bias: bool, regularizer: str, lipschitz=None,
-                    budget: RegSVDDBudget | None = None, seed: int = 0) -> dict:
-    """Fit one variant on one normal class at ``budget``; its AUC, final variance and timings."""
-    import time
-
-    from adlip.data import one_vs_rest
-    from adlip.metrics import roc_auc
-
-    budget = budget or regsvdd_budget()
-    split = one_vs_rest("mnist", normal_class, train_size=budget.n_train, test_size=budget.n_test, seed=1234)
-    detector = variant_detector(bias, regularizer, lipschitz, seed, epochs_scale=budget.epochs_scale).fit(split.x_train)
-    started = time.perf_counter()
-    scores = detector.decision_function(split.x_test)
-    return dict(model=detector.paper_name, normal_class=normal_class, lipschitz=lipschitz,
-                auc=roc_auc(split.y_test, scores), variance_ratio=detector.final_variance_ / detector.initial_variance_,
-                train_seconds=detector.train_seconds_, score_seconds=time.perf_counter() - started,
-                detector=detector, x_test=split.x_test)
-
-
-def comparison_rows(results: list) -> list:
-    """Table rows: per model and network, our mean AUC over the classes beside the paper's CIFAR-10 numbers."""
-    from adlip.reference import deep_svdd_paper_auc
-
-    rows = []
-    for lipschitz in sorted({r["lipschitz"] for r in results}, key=lambda k: -1 if k is None else k):
-        for bias, regularizer in VARIANTS:
-            name = PAPER_MODEL_NAMES[(bias, regularizer)]
-            mine = [r for r in results if r["model"] == name and r["lipschitz"] == lipschitz]
-            if not mine:
-                continue
-            classes = [r["normal_class"] for r in mine]
-            paper_mean, paper_std = PAPER_CIFAR10_ONE_VS_ALL["unsupervised"][name]
-            ruff = np.mean([deep_svdd_paper_auc("mnist", c) for c in classes]) if name == "D. SVDD" else None
-            rows.append([name, "standard" if lipschitz is None else f"K = {lipschitz:g}",
-                         f"{100 * np.mean([r['auc'] for r in mine]):.1f}",
-                         " / ".join(f"{100 * r['auc']:.1f}" for r in mine),
-                         "" if ruff is None or lipschitz is not None else f"{ruff:.1f}",
-                         f"{paper_mean} ± {paper_std}"])
-    return rows
+register(Algorithm("regsvdd", RegularizedDeepSVDD, "Regularized Deep SVDD (noise)", "companion"))

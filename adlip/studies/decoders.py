@@ -119,17 +119,28 @@ def build_like_thesis(arch: architectures.Architecture, lipschitz: float, seed: 
 
 
 class StudyDCAE(DCAE):
-    """A Lipschitz DCAE whose network follows a :class:`Variant` (batch norm, the thesis's build)."""
+    """A Lipschitz DCAE with the study's two network changes as parameters, so that ``clone``,
+    ``save`` and ``load`` keep them: ``decoder_batch_norm`` puts batch norm after every decoder
+    convolution but the last, ``thesis_build`` builds the network the way deel-lip's
+    ``Sequential(k_coef_lip=K)`` does when it is given an input shape."""
 
-    variant: Variant = VARIANTS[1]
+    def __init__(self, dataset="mnist", lipschitz=STUDY_K, seed=0, schedule=None, epochs_scale=1.0,
+                 batch_size=None, verbose=1, contamination=0.1, orthogonalization="bjorck", activation=None,
+                 pooling=None, decoder="spectralconv", decoder_batch_norm=False, thesis_build=False):
+        super().__init__(dataset=dataset, lipschitz=lipschitz, seed=seed, schedule=schedule,
+                         epochs_scale=epochs_scale, batch_size=batch_size, verbose=verbose,
+                         contamination=contamination, orthogonalization=orthogonalization,
+                         activation=activation, pooling=pooling, decoder=decoder)
+        self.decoder_batch_norm = decoder_batch_norm
+        self.thesis_build = thesis_build
 
     @property
     def architecture(self) -> architectures.Architecture:
         arch = super().architecture
-        return with_decoder_batch_norm(arch) if self.variant.batch_norm else arch
+        return with_decoder_batch_norm(arch) if self.decoder_batch_norm else arch
 
     def _build_network(self):
-        if self.variant.thesis_build:
+        if self.thesis_build:
             return build_like_thesis(self.architecture, self.lipschitz, self.seed)
         return super()._build_network()
 
@@ -137,11 +148,10 @@ class StudyDCAE(DCAE):
 def make_detector(variant, dataset="mnist", profile="quick", seed=0, verbose=0) -> StudyDCAE:
     """The untrained detector for ``variant`` under ``profile``'s budget."""
     variant = get_variant(variant)
-    detector = StudyDCAE(dataset=dataset, lipschitz=variant.lipschitz, seed=seed, verbose=verbose, decoder=variant.decoder,
-                         activation=variant.activation,
-                         epochs_scale=get_profile(profile).epochs_scale * variant.epochs_factor)
-    detector.variant = variant
-    return detector
+    return StudyDCAE(dataset=dataset, lipschitz=variant.lipschitz, seed=seed, verbose=verbose, decoder=variant.decoder,
+                     activation=variant.activation, decoder_batch_norm=variant.batch_norm,
+                     thesis_build=variant.thesis_build,
+                     epochs_scale=get_profile(profile).epochs_scale * variant.epochs_factor)
 
 
 def decoder_constant(model, arch: architectures.Architecture, seed: int = 0) -> float:
