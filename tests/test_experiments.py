@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from adlip import experiments
+from adlip import experiments, records
 from adlip.experiments import RunConfig
 
 REAL_DATA = os.environ.get("ADLIP_DATA_DIR")
@@ -391,20 +391,20 @@ def test_sweep_can_be_narrowed_by_seed_and_constant(tmp_path):
 
 
 def test_records_come_only_from_committed_code(monkeypatch):
-    monkeypatch.setattr(experiments, "git_commit", lambda: "0123abc+dirty")
+    monkeypatch.setattr(records, "git_commit", lambda: "0123abc+dirty")
     with pytest.raises(ValueError, match="uncommitted changes"):
-        experiments.check_clean_code()
-    experiments.check_clean_code(allow_dirty=True)
-    monkeypatch.setattr(experiments, "git_commit", lambda: "0123abc")
-    experiments.check_clean_code()
+        records.check_clean_code()
+    records.check_clean_code(allow_dirty=True)
+    monkeypatch.setattr(records, "git_commit", lambda: "0123abc")
+    records.check_clean_code()
 
 
 def test_git_commit_is_adlips_own_or_none(tmp_path, monkeypatch):
     """From an installed copy (no repository of its own) the commit is None, even inside another repository."""
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     (tmp_path / "adlip").mkdir()
-    monkeypatch.setattr(experiments, "REPO_ROOT", tmp_path / "adlip")
-    assert experiments.git_commit() is None
+    monkeypatch.setattr(records, "REPO_ROOT", tmp_path / "adlip")
+    assert records.git_commit() is None
 
 
 def test_sweep_parallelism_defaults_to_one_thread_per_core():
@@ -450,9 +450,9 @@ def test_write_record_leaves_no_temporary_file_when_it_fails(tmp_path, monkeypat
     def full_disk(*args):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(experiments.os, "fsync", full_disk)
+    monkeypatch.setattr(records.os, "fsync", full_disk)
     with pytest.raises(OSError, match="No space"):
-        experiments.write_record({"a": 1}, tmp_path / "r.jsonl")
+        records.write_record({"a": 1}, tmp_path / "r.jsonl")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -183,7 +183,7 @@ def edge_energy(images: np.ndarray) -> np.ndarray:
 
 def run_variant(variant, dataset="mnist", normal_class=0, profile="quick", seed=0, verbose=0) -> dict:
     """Train one variant on one normal class and measure it; returns a JSON-ready record."""
-    from adlip.experiments import provenance
+    from adlip.records import provenance
 
     variant = get_variant(variant)
     budget = get_profile(profile)
@@ -229,7 +229,7 @@ def run_study(out_dir, variants=VARIANTS, dataset="mnist", normal_class=0, profi
     """
     from tqdm.auto import tqdm
 
-    from adlip.experiments import write_record
+    from adlip.records import write_record
 
     variants = [get_variant(v) for v in variants]
     get_profile(profile)

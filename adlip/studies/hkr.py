@@ -58,7 +58,7 @@ def run_mnist_class(normal_class: int, profile: str = "quick", seed: int = 0, ac
     """
     from adlip import metrics
     from adlip.data import one_vs_rest
-    from adlip.experiments import provenance
+    from adlip.records import provenance
     from adlip.profiles import get_profile
 
     budget = get_profile(profile)
@@ -106,7 +106,7 @@ def mnist_records(profile: str = "quick", seed: int = 0, classes=None, results_d
     ``run=True`` trains whatever is missing, ``run=False`` never trains. ``classes`` None takes
     the profile's; ``activation`` replaces the budget's (records of their own).
     """
-    from adlip.experiments import load_records, write_record
+    from adlip.records import load_records, write_record
     from adlip.profiles import get_profile
 
     budget = get_profile(profile)
