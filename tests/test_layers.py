@@ -40,3 +40,9 @@ def test_the_tool_finds_a_planted_cycle_and_an_upward_import():
     planted = {"adlip.data": ["adlip.tables"], "adlip.tables": ["adlip.data"]}
     assert tool.cycles(planted) == [["adlip.data", "adlip.tables"]]
     assert ("adlip.data", "adlip.tables") in tool.upward_imports(planted)
+
+
+def test_every_module_is_placed_in_a_layer():
+    tool = _tool()
+    for module in tool.graph(ROOT):
+        tool.layer_of(module)   # raises for a module no layer names

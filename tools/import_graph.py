@@ -17,7 +17,7 @@ LAYERS = [
     ["adlip.detectors"],
     ["adlip.metrics", "adlip.robustness"],
     ["adlip.profiles", "adlip.records", "adlip.studies", "adlip.experiments", "adlip.decoders"],
-    ["adlip.tables", "adlip.plots"],
+    ["adlip.tables", "adlip.plots", "adlip.reproduction"],
     ["adlip.cli", "adlip.book", "adlip.__main__"],
 ]
 
@@ -63,9 +63,12 @@ def layer_of(module: str) -> int:
     best, depth = None, -1
     for index, layer in enumerate(LAYERS):
         for prefix in layer:
-            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > depth:
+            inside = module == prefix or (prefix != PACKAGE and module.startswith(prefix + "."))
+            if inside and len(prefix) > depth:
                 best, depth = index, len(prefix)
-    return best if best is not None else len(LAYERS)
+    if best is None:
+        raise ValueError(f"{module} is in no layer: add it to LAYERS in tools/import_graph.py")
+    return best
 
 
 def upward_imports(edges: dict) -> list:

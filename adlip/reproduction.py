@@ -1,0 +1,64 @@
+"""How close a set of experiment-2 records comes to the thesis: per algorithm, on the same classes.
+
+While a thesis-budget sweep is still running, the grid is complete for some normal classes only.
+A mean over ten classes cannot be compared with a mean over three, so :func:`reproduction_table`
+compares like with like: for each algorithm and model (standard, Lipschitz) it averages our ROC-AUC
+over the classes that have a record and the thesis's over exactly those classes, and gives the
+difference and the goal it is held to (the issue tracker's: within 2 points for the standard
+detectors and 3 for the Lipschitz DCAE and Deep SVDDs; AnoGAN within the thesis's seed spread).
+"""
+from __future__ import annotations
+
+import statistics
+
+from adlip import reference as ref
+from adlip.tables import MISSING, Table, aggregate_auc, label, select_records
+
+GOAL_POINTS = {False: 2.0, True: 3.0}   # standard, Lipschitz: the largest gap counted as reproduced
+
+
+def class_means(records, dataset: str = "mnist", profile=None) -> dict:
+    """``(algorithm, lipschitz) -> {normal class: our mean ROC-AUC in percent over seeds}``."""
+    cells = {}
+    for (data_set, algorithm, k, normal_class), stats in aggregate_auc(select_records(records, "exp2", profile)).items():
+        if data_set == dataset:
+            cells.setdefault((algorithm, k is not None), {})[normal_class] = stats.mean
+    return cells
+
+
+def reproduction_rows(records, dataset: str = "mnist", profile=None) -> list:
+    """One dict per algorithm and model: classes compared, our mean, the thesis's mean, difference, goal."""
+    rows = []
+    cells = class_means(records, dataset, profile)
+    for algorithm in ref.ALGORITHMS:
+        for lipschitz in (False, True):
+            ours = cells.get((algorithm, lipschitz), {})
+            classes = sorted(c for c in ours if ref.thesis_auc("exp2", dataset, algorithm, lipschitz, c))
+            if not classes:
+                continue
+            our_mean = statistics.fmean(ours[c] for c in classes)
+            thesis_mean = statistics.fmean(ref.thesis_auc("exp2", dataset, algorithm, lipschitz, c).mean
+                                           for c in classes)
+            rows.append(dict(algorithm=algorithm, lipschitz=lipschitz, classes=classes, ours=our_mean,
+                             thesis=thesis_mean, difference=our_mean - thesis_mean,
+                             goal=None if algorithm == "anogan" else GOAL_POINTS[lipschitz]))
+    return rows
+
+
+def _verdict(row) -> str:
+    if row["goal"] is None:
+        return "against the seeds' spread (see the per-class table)"
+    return "within" if abs(row["difference"]) <= row["goal"] else "outside"
+
+
+def reproduction_table(records, dataset: str = "mnist", profile=None) -> Table:
+    """The rows of :func:`reproduction_rows` as a table, its caption saying what is compared."""
+    rows = [[label(r["algorithm"]), "Lipschitz" if r["lipschitz"] else "standard",
+             ", ".join(map(str, r["classes"])), f"{r['ours']:.1f}", f"{r['thesis']:.1f}",
+             f"{r['difference']:+.1f}", MISSING if r["goal"] is None else f"±{r['goal']:g}", _verdict(r)]
+            for r in reproduction_rows(records, dataset, profile)]
+    return Table(f"Experiment 2 ({dataset}): adlip against the thesis on the same normal classes",
+                 ["Algorithm", "Model", "Classes", "ROC-AUC adlip (%)", "ROC-AUC thesis (%)", "Difference",
+                  "Goal", "Verdict"], rows,
+                 "Means over the normal classes that have a record (each class's ROC-AUC averaged over its "
+                 "seeds first); the thesis's column averages its table over the same classes.")
