@@ -38,6 +38,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from adlip.checks import is_real
 import adlip  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is imported)
 
 FAMILIES = ("dcae", "deepsvdd", "generator", "discriminator")
@@ -353,7 +354,7 @@ def _check_lipschitz_constant(arch: Architecture, lipschitz):
                              "Lipschitz architecture (get_architecture(..., lipschitz=True))")
         return None
     k = 1.0 if lipschitz is None else lipschitz
-    if isinstance(k, bool) or not isinstance(k, (int, float)) or not math.isfinite(k) or k <= 0:
+    if not is_real(k) or k <= 0:
         raise ValueError(f"the Lipschitz constant must be a positive number, got {lipschitz!r}")
     return float(k)
 

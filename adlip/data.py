@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import numbers
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from adlip.checks import check_number
 
 INPUT_SHAPES = {
     "mnist": (28, 28, 1),
@@ -298,9 +299,8 @@ CONTAMINATION_KINDS = ("uniform", "clustered")
 
 
 def _check_anomaly_fraction(value, name, upper=0.5):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < upper:
-        raise ValueError(f"{name} must be a number in [0, {upper}), got {value!r}")
-    return float(value)
+    return check_number(name, value, low=0.0, high=upper, high_closed=False, finite=False,
+                        what=f"a number in [0, {upper})")
 
 
 def _check_kind(kind):

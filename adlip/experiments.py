@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from adlip.checks import check_positive
 from adlip import data, metrics
 from adlip.detectors import registry
 from adlip.records import (  # noqa: F401  (the records API, also reachable as adlip.experiments.*)
@@ -60,11 +61,8 @@ class RunConfig:
         n_classes = len(data.CLASS_NAMES[self.dataset])
         if not isinstance(self.normal_class, (int, np.integer)) or not 0 <= self.normal_class < n_classes:
             raise ValueError(f"normal_class must be an integer in 0..{n_classes - 1}, got {self.normal_class!r}")
-        if self.lipschitz is not None:
-            if isinstance(self.lipschitz, bool) or not isinstance(self.lipschitz, (int, float)) \
-                    or not np.isfinite(self.lipschitz) or self.lipschitz <= 0:
-                raise ValueError(f"lipschitz must be a positive number (or None for the standard model), "
-                                 f"got {self.lipschitz!r}")
+        check_positive("lipschitz", self.lipschitz, allow_none=True,
+                       what="a positive number (or None for the standard model)")
         registry.get_algorithm(self.algorithm).check_lipschitz(self.lipschitz)
         if self.epochs_scale is not None and not self.epochs_scale > 0:
             raise ValueError(f"epochs_scale must be positive, got {self.epochs_scale!r}")

@@ -10,12 +10,12 @@ The book's chapter on robustness metrics compares them.
 """
 from __future__ import annotations
 
-import math
-import numbers
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from adlip.checks import check_number
 
 
 def check_binary_labels(y_true, scores):
@@ -443,10 +443,8 @@ def certified_auroc(scores_normal, scores_anomalous, eps: float, lipschitz: floa
     AUROC of ``scores_normal + lipschitz * eps`` against ``scores_anomalous - lipschitz * eps``
     is a lower bound (at ``eps = 0`` it is the plain AUROC).
     """
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not math.isfinite(eps) or eps < 0:
-        raise ValueError(f"eps must be a finite number >= 0 (an L2 radius), got {eps!r}")
-    if isinstance(lipschitz, bool) or not isinstance(lipschitz, numbers.Real) or not lipschitz > 0:
-        raise ValueError(f"lipschitz must be a positive number, got {lipschitz!r}")
+    check_number("eps", eps, low=0.0, what="a finite number >= 0 (an L2 radius)")
+    check_number("lipschitz", lipschitz, low=0.0, low_closed=False, finite=False, what="a positive number")
     normal = np.asarray(scores_normal, dtype=np.float64).ravel()
     anomalous = np.asarray(scores_anomalous, dtype=np.float64).ravel()
     shift = float(lipschitz) * float(eps)

@@ -41,13 +41,13 @@ detector's own starting point).
 """
 from __future__ import annotations
 
-import math
-import numbers
 import weakref
 from dataclasses import dataclass
 
 import numpy as np
 
+from adlip.checks import check_integer
+from adlip.checks import is_real as _is_real
 from adlip.detectors.base import BaseDetector
 from adlip.detectors.scoring import NORMALISATION_MARGIN
 from adlip.metrics import certified_auroc, check_binary_labels, roc_auc
@@ -61,10 +61,6 @@ __all__ = ["NORMALISATION_MARGIN", "AttackCurve", "Certificate", "attack_curve",
 
 
 # -- checks ---------------------------------------------------------------------------------------
-
-def _is_real(value) -> bool:
-    return not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value)
-
 
 def _check_fitted_detector(detector):
     """The detector, after checking it is a fitted adlip detector (one that can describe its score)."""
@@ -278,8 +274,7 @@ def _check_attack(detector, X, direction, norm, epsilon, steps, step_size, domai
     if budgets is None and (not _is_real(epsilon) or epsilon < 0):
         raise ValueError(f"epsilon must be a finite number >= 0 (the attack's budget), got {epsilon!r}")
     for name, value in (("steps", steps), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        check_integer(name, value, 1)
     if step_size is not None and (not _is_real(step_size) or step_size <= 0):
         raise ValueError(f"step_size must be None or a positive number, got {step_size!r}")
     _check_fitted_detector(detector)

@@ -43,11 +43,11 @@ Choices, and where they differ from the thesis:
 """
 from __future__ import annotations
 
-import numbers
 import weakref
 
 import numpy as np
 
+from adlip.checks import check_integer, check_number
 from adlip import architectures
 from adlip.detectors.base import BaseDetector, Schedule, _progress, train_epochs
 from adlip.detectors.registry import Algorithm, register
@@ -162,8 +162,7 @@ def make_latent_search(generator, features):
 def _check_int(name, value, minimum, allow_none=False):
     if allow_none and value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}{' or None' if allow_none else ''}, got {value!r}")
+    check_integer(name, value, minimum)
 
 
 class AnoGAN(BaseDetector):
@@ -218,10 +217,8 @@ class AnoGAN(BaseDetector):
         _check_int("search_batch_size", self.search_batch_size, 1)
         _check_int("train_score_size", self.train_score_size, 1, allow_none=True)
         rate, weight = self.latent_learning_rate, self.feature_weight
-        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not rate > 0:
-            raise ValueError(f"latent_learning_rate must be a positive number, got {rate!r}")
-        if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not 0 <= weight <= 1:
-            raise ValueError(f"feature_weight (lambda of eq. 2.12) must be in [0, 1], got {weight!r}")
+        check_number("latent_learning_rate", rate, low=0.0, low_closed=False, finite=False, what="a positive number")
+        check_number("feature_weight (lambda of eq. 2.12)", weight, low=0.0, high=1.0, what="in [0, 1]")
 
     # -- networks --
     @property

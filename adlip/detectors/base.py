@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from adlip.checks import check_integer, check_number
 import adlip
 from adlip.data import INPUT_SHAPES
 
@@ -194,9 +195,8 @@ def predict_in_batches(function, x, batch_size: int = 1000) -> np.ndarray:
 def _check_lipschitz(value):
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"lipschitz must be None (a standard network) or a positive number K, got {value!r}")
-    return float(value)
+    return check_number("lipschitz", value, low=0.0, low_closed=False,
+                        what="None (a standard network) or a positive number K")
 
 
 class BaseDetector(BaseEstimator):
@@ -297,11 +297,9 @@ class BaseDetector(BaseEstimator):
         if self.dataset not in INPUT_SHAPES:
             raise ValueError(f"unknown dataset {self.dataset!r}; choose one of {sorted(INPUT_SHAPES)}")
         _check_lipschitz(self.lipschitz)
-        if isinstance(self.seed, bool) or not isinstance(self.seed, numbers.Integral) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
-        if isinstance(self.epochs_scale, bool) or not isinstance(self.epochs_scale, numbers.Real) \
-                or not self.epochs_scale > 0:
-            raise ValueError(f"epochs_scale must be a positive number, got {self.epochs_scale!r}")
+        check_integer("seed", self.seed, 0, what="a non-negative integer")
+        check_number("epochs_scale", self.epochs_scale, low=0.0, low_closed=False, finite=False,
+                     what="a positive number")
         if self.batch_size is not None and (isinstance(self.batch_size, bool)
                                             or not isinstance(self.batch_size, numbers.Integral)
                                             or self.batch_size < 1):

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-import numbers
 import os
 import shutil
 import tempfile
@@ -19,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from adlip.checks import check_integer, check_number, check_positive
 from adlip import architectures
 from adlip.detectors.base import BaseDetector, Schedule, predict_in_batches, train_epochs, weight_penalty
 from adlip.detectors.dcae import DCAE, check_orthogonalization
@@ -100,18 +99,11 @@ class DeepSVDD(BaseDetector):
         super()._check_params()
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
-        if isinstance(self.nu, bool) or not isinstance(self.nu, numbers.Real) or not 0 < self.nu <= 1:
-            raise ValueError(f"nu must be in (0, 1], got {self.nu!r}")
-        for name in ("warm_up_epochs", "radius_update_every"):
-            value = getattr(self, name)
-            least = 1 if name == "radius_update_every" else 0
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
-                raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+        check_number("nu", self.nu, low=0.0, high=1.0, low_closed=False, finite=False, what="in (0, 1]")
+        check_integer("warm_up_epochs", self.warm_up_epochs, 0)
+        check_integer("radius_update_every", self.radius_update_every, 1)
         check_orthogonalization(self.orthogonalization)
-        scale = self.pretrain_epochs_scale
-        if scale is not None and (isinstance(scale, bool) or not isinstance(scale, numbers.Real)
-                                  or not math.isfinite(scale) or not scale > 0):
-            raise ValueError(f"pretrain_epochs_scale must be None or a positive number, got {scale!r}")
+        check_positive("pretrain_epochs_scale", self.pretrain_epochs_scale, allow_none=True)
         architectures.check_gnp_options(self.activation, self.pooling, self.lipschitz is not None)
 
     @property

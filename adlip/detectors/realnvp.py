@@ -35,10 +35,10 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 
 import numpy as np
 
+from adlip.checks import check_integer, check_number
 from adlip.detectors.base import BaseDetector, Schedule, train_epochs, weight_penalty
 from adlip.detectors.registry import Algorithm, register
 
@@ -71,9 +71,8 @@ def trimmed_negative_log_likelihood(log_density, trim_fraction: float):
 
 
 def _check_fraction(value, name, upper=0.5):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < upper:
-        raise ValueError(f"{name} must be a number in [0, {upper}), got {value!r}")
-    return float(value)
+    return check_number(name, value, low=0.0, high=upper, high_closed=False, finite=False,
+                        what=f"a number in [0, {upper})")
 
 
 # --- the detector ---------------------------------------------------------------------------
@@ -146,9 +145,7 @@ class RobustRealNVP(BaseDetector):
         else:
             super()._check_params()
         for name, minimum in (("n_couplings", 2), ("hidden", 1), ("depth", 1), ("n_components", 2)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-                raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+            check_integer(name, getattr(self, name), minimum)
         _check_fraction(self.trim_fraction, "trim_fraction")
         if self.features not in FEATURES:
             raise ValueError(f"features must be one of {FEATURES}, got {self.features!r}")

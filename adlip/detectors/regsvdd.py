@@ -23,11 +23,11 @@ are :mod:`adlip.studies.regsvdd`.
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 
 import numpy as np
 
+from adlip.checks import check_integer, check_number
 from adlip import architectures
 from adlip.detectors.base import BaseDetector, Schedule, train_epochs, weight_penalty
 from adlip.detectors.dcae import check_orthogonalization
@@ -144,17 +144,11 @@ class RegularizedDeepSVDD(DeepSVDD):
         if not isinstance(self.bias, (bool, np.bool_)):
             raise ValueError(f"bias must be True or False, got {self.bias!r}")
         for name in ("n_random_labels", "threshold_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        for name, low, high in (("alpha", 0, 1), ("beta", 0, 1), ("variance_threshold", 0, math.inf),
-                                ("head_rate_factor", 0, math.inf)):
-            value = getattr(self, name)
-            closed = name in ("alpha", "beta")
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
-                    or not (low <= value <= high if closed else low < value < high):
-                interval = f"[{low}, {high}]" if closed else "a positive finite number"
-                raise ValueError(f"{name} must be {interval}, got {value!r}")
+            check_integer(name, getattr(self, name), 1, what="a positive integer")
+        for name in ("alpha", "beta"):
+            check_number(name, getattr(self, name), low=0.0, high=1.0, what="[0, 1]")
+        for name in ("variance_threshold", "head_rate_factor"):
+            check_number(name, getattr(self, name), low=0.0, low_closed=False, what="a positive finite number")
         check_orthogonalization(self.orthogonalization)
 
     @property

@@ -34,10 +34,10 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 
 import numpy as np
 
+from adlip.checks import check_integer
 from adlip.detectors.base import BaseDetector, Schedule, _check_lipschitz, predict_in_batches, train_epochs
 from adlip.detectors.registry import Algorithm, register
 
@@ -58,17 +58,14 @@ def eq7_lipschitz(latent_dim: int, sigma: float = 1.0) -> int:
     The typical set of an m-dimensional N(0, sigma^2 I) prior lies at radius about sigma sqrt(m);
     adding two standard deviations of width bounds the codes just outside it (m = 10 gives M = 5).
     """
-    if isinstance(latent_dim, bool) or not isinstance(latent_dim, numbers.Integral) or latent_dim < 1:
-        raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
+    check_integer("latent_dim", latent_dim, 1, what="a positive integer")
     if not sigma > 0:
         raise ValueError(f"sigma must be positive, got {sigma!r}")
     return int(math.floor(sigma * math.sqrt(latent_dim) + 2 * sigma + 1e-12))
 
 
 def _check_positive_int(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return check_integer(name, value, minimum)
 
 
 # --- networks -------------------------------------------------------------------------------
