@@ -48,7 +48,7 @@ import numpy as np
 
 from adlip.checks import check_integer
 from adlip.checks import is_real as _is_real
-from adlip.detectors.base import BaseDetector
+from adlip.detectors.contract import Detector
 from adlip.detectors.scoring import NORMALISATION_MARGIN
 from adlip.metrics import certified_auroc, check_binary_labels, roc_auc
 
@@ -64,9 +64,9 @@ __all__ = ["NORMALISATION_MARGIN", "AttackCurve", "Certificate", "attack_curve",
 
 def _check_fitted_detector(detector):
     """The detector, after checking it is a fitted adlip detector (one that can describe its score)."""
-    if not isinstance(detector, BaseDetector):
+    if not isinstance(detector, Detector):
         raise ValueError(f"no score function for {type(detector).__name__}: attacks and certificates need an adlip "
-                         "detector (adlip.detectors.BaseDetector), whose score_tensor gives its score")
+                         "detector (adlip.detectors.contract.Detector), whose score_tensor gives its score")
     if not hasattr(detector, "threshold_"):
         raise ValueError(f"this {type(detector).__name__} is not fitted yet; call fit(X) first")
     return detector

@@ -19,7 +19,7 @@ import pytest
 from sklearn.base import clone
 
 from adlip import robustness
-from adlip.detectors import ALGORITHMS, BaseDetector, make_detector
+from adlip.detectors import ALGORITHMS, BaseDetector, Detector, make_detector
 from adlip.metrics import lipschitz_gradient_ascent, lipschitz_lower_bound
 
 from conftest import FAST_PARAMS, blobs
@@ -76,6 +76,20 @@ def fitted():
 
 def test_every_registered_algorithm_has_fast_parameters():
     assert sorted(FAST) == NAMES, "add the new algorithm's fast parameters to FAST in tests/test_contract.py"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_detector_keeps_the_thin_contract(name):
+    assert issubclass(ALGORITHMS[name].detector_class, Detector)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("bad", [dict(contamination=0.0), dict(contamination=True), dict(seed=-1), dict(seed=1.5)])
+def test_bad_parameters_are_refused_before_training(name, bad, monkeypatch):
+    detector = make_detector(name, **dict(FAST[name], dataset="mnist", **bad))
+    monkeypatch.setattr(type(detector), "_train", lambda *a, **k: pytest.fail("training started"))
+    with pytest.raises(ValueError, match=next(iter(bad))):
+        detector.fit(images(ALGORITHMS[name].scaling, 16, 0))
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -140,8 +154,7 @@ def test_bad_input_is_refused_before_training(name, bad, monkeypatch):
     else:
         x = np.zeros((16, 32, 32, 3), np.float32)
     detector = build(name)
-    if isinstance(detector, BaseDetector):   # the check must come before any network is built
-        monkeypatch.setattr(type(detector), "_fit", lambda *a, **k: pytest.fail("training started"), raising=False)
+    monkeypatch.setattr(type(detector), "_train", lambda *a, **k: pytest.fail("training started"))
     with pytest.raises(ValueError):
         detector.fit(x)
 

@@ -16,6 +16,7 @@ from adlip.detectors.vae import LipschitzVAE
 from adlip.detectors.realnvp import RobustRealNVP
 from adlip.detectors.regsvdd import RegularizedDeepSVDD
 from adlip.detectors.base import BaseDetector, Schedule, train_epochs
+from adlip.detectors.contract import Detector
 from adlip.detectors.registry import ALGORITHMS, Algorithm, get_algorithm, register
 
 DETECTORS = {name: a.factory for name, a in ALGORITHMS.items() if a.group == "thesis"}
@@ -32,7 +33,7 @@ def load(path) -> BaseDetector:
     return BaseDetector.load(path)
 
 
-__all__ = ["ALGORITHMS", "Algorithm", "AnoGAN", "BaseDetector", "COMPANIONS", "DCAE", "DETECTORS", "DeepSVDD",
+__all__ = ["ALGORITHMS", "Algorithm", "AnoGAN", "BaseDetector", "COMPANIONS", "DCAE", "DETECTORS", "DeepSVDD", "Detector",
            "IsolationForestDetector", "KDEDetector", "LipschitzVAE", "OneClassHKR", "OneClassSVMDetector",
            "RegularizedDeepSVDD", "RobustRealNVP", "Schedule", "get_algorithm", "load", "make_detector", "register",
            "train_epochs"]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import numbers
 import random
 import sys
 import time
@@ -25,11 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator
 
 from adlip.checks import check_integer, check_number
 import adlip
 from adlip.data import INPUT_SHAPES
+from adlip.detectors.contract import Detector
 
 STATE_FILE = "detector.json"
 # Larger pixel values make float32 squared distances and reconstruction errors overflow.
@@ -199,7 +198,7 @@ def _check_lipschitz(value):
                         what="None (a standard network) or a positive number K")
 
 
-class BaseDetector(BaseEstimator):
+class BaseDetector(Detector):
     """Shared behaviour of adlip's deep detectors (PyOD's API, scikit-learn's conventions).
 
     Common parameters: ``dataset`` picks the thesis's networks for that data set and the expected
@@ -255,38 +254,6 @@ class BaseDetector(BaseEstimator):
         """Inputs of ``lipschitz_network`` to measure its constant on (here: the images themselves)."""
         return self._check_X(X)
 
-    # -- the score as a function of the input (attacks and certificates; see adlip.detectors.scoring) --
-    def score_tensor(self, x):
-        """The anomaly scores of a batch as a differentiable TensorFlow tensor (closed-form scores only)."""
-        raise ValueError(f"{type(self).__name__} has no closed-form differentiable score")
-
-    def certified_score_tensor(self, x):
-        """The score whose Lipschitz constant certificates use (here: the score itself)."""
-        return self.score_tensor(x)
-
-    def certified_scores(self, scores) -> np.ndarray:
-        """``decision_function`` scores mapped like ``certified_score_tensor`` maps the score (here: as is)."""
-        return np.asarray(scores, dtype=np.float64)
-
-    def score_lipschitz_constant(self):
-        """The provable L2 constant of ``certified_score_tensor``, or None (``no_certificate_reason`` says why)."""
-        return None
-
-    def no_certificate_reason(self):
-        """Why the score carries no Lipschitz certificate, or None when it does."""
-        if self.lipschitz_constant is None:
-            return (f"this {type(self).__name__} has a standard network (lipschitz=None): its score has no "
-                    "provable Lipschitz constant")
-        if self.score_lipschitz_constant() is None:
-            return f"no Lipschitz constant of {type(self).__name__}'s score in its input is known"
-        return None
-
-    def attack_objective(self):
-        """What an attack climbs: ``start(x0)`` and ``value_and_gradient(x)`` of the score in the input."""
-        from adlip.detectors.scoring import ClosedFormObjective
-
-        return ClosedFormObjective(self)
-
     # -- validation --
     @property
     def input_shape(self) -> tuple:
@@ -300,12 +267,8 @@ class BaseDetector(BaseEstimator):
         check_integer("seed", self.seed, 0, what="a non-negative integer")
         check_number("epochs_scale", self.epochs_scale, low=0.0, low_closed=False, finite=False,
                      what="a positive number")
-        if self.batch_size is not None and (isinstance(self.batch_size, bool)
-                                            or not isinstance(self.batch_size, numbers.Integral)
-                                            or self.batch_size < 1):
-            raise ValueError(f"batch_size must be None or a positive integer, got {self.batch_size!r}")
-        if not isinstance(self.contamination, numbers.Real) or not 0 < self.contamination < 1:
-            raise ValueError(f"contamination must be in (0, 1), got {self.contamination!r}")
+        check_integer("batch_size", self.batch_size, 1, allow_none=True, what="None or a positive integer")
+        super()._check_params()   # contamination
         if self.schedule is not None:
             Schedule.coerce(self.schedule)
 
@@ -341,10 +304,6 @@ class BaseDetector(BaseEstimator):
                           "detectors are built for; were the images scaled?", RuntimeWarning, stacklevel=3)
         return X
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "threshold_"):
-            raise ValueError(f"this {type(self).__name__} is not fitted yet; call fit(X) first")
-
     # -- schedule --
     def resolved_schedule(self) -> Schedule:
         """The schedule ``fit`` runs: given or the thesis's, scaled by ``epochs_scale``."""
@@ -357,28 +316,13 @@ class BaseDetector(BaseEstimator):
         return _check_lipschitz(self.lipschitz)
 
     # -- the API --
-    def fit(self, X, y=None):
-        """Train on ``X`` (normal data; ``y`` is ignored) and score it. Returns ``self``."""
-        self._check_params()
-        x = self._check_X(X)
+    def _train(self, x: np.ndarray) -> None:
+        """Seed everything, resolve the schedule and train (``_fit``), timing it."""
         seed_everything(self.seed)
         self.schedule_ = self.resolved_schedule()
         started = time.perf_counter()
         self.history_ = self._fit(x)
         self.train_seconds_ = time.perf_counter() - started
-        self.decision_scores_ = self._score(x)
-        self.threshold_ = float(np.quantile(self.decision_scores_, 1 - self.contamination))
-        self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
-        return self
-
-    def decision_function(self, X) -> np.ndarray:
-        """Anomaly scores of ``X``, one per image; higher means more anomalous."""
-        self._check_fitted()
-        return self._score(self._check_X(X))
-
-    def predict(self, X) -> np.ndarray:
-        """1 for images scored above ``threshold_`` (outliers), 0 otherwise."""
-        return (self.decision_function(X) > self.threshold_).astype(np.int64)
 
     # -- persistence --
     def save(self, path) -> Path:

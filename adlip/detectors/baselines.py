@@ -13,22 +13,30 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.special import logsumexp
-from sklearn.base import BaseEstimator
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
 from sklearn.svm import OneClassSVM
 
+from adlip.checks import check_integer, check_number
 from adlip.data import INPUT_SHAPES, check_dataset_name
+from adlip.detectors.contract import Detector
 from adlip.detectors.registry import ALGORITHMS, Algorithm, register
 
 
-class _FlatBaseline(BaseEstimator):
-    """Shared plumbing: input checks, optional PCA, the PyOD fitted attributes."""
+class _FlatBaseline(Detector):
+    """Shared plumbing: input checks, flattening and the optional PCA; the contract is :class:`Detector`'s."""
 
     scaling = "gcn"   # the one_vs_rest scaling the baselines are run with (Ruff et al.'s preprocessing)
 
-    def _check(self, X, fitting=False) -> np.ndarray:
+    def _check_params(self) -> None:
+        super()._check_params()
         check_dataset_name(self.dataset)
+        check_integer("seed", self.seed, 0, what="a non-negative integer")
+        if self.pca_variance is not None:
+            check_number("pca_variance", self.pca_variance, low=0.0, high=1.0, low_closed=False,
+                         what="None or a fraction of the variance in (0, 1]")
+
+    def _check_X(self, X) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
         expected = INPUT_SHAPES[self.dataset]
         if X.ndim == len(expected) and expected[-1] == 1:
@@ -37,36 +45,21 @@ class _FlatBaseline(BaseEstimator):
             raise ValueError(f"expected images of shape (N, {', '.join(map(str, expected))}) for "
                              f"{self.dataset}, got {X.shape}")
         if len(X) == 0:
-            raise ValueError("got no images: the training set is empty" if fitting else "got no images")
+            raise ValueError("got no images")
         if not np.isfinite(X).all():
             raise ValueError(f"images contain {int((~np.isfinite(X)).sum())} NaN or infinite pixels")
-        if not fitting and not hasattr(self, "threshold_"):
-            raise ValueError(f"this {type(self).__name__} is not fitted yet: call fit(X) first")
         return X.reshape(len(X), -1)
 
-    def _features(self, X, fitting=False) -> np.ndarray:
-        X = self._check(X, fitting)
-        if self.pca_variance is None:
-            return X
-        if fitting:
-            self.pca_ = PCA(n_components=self.pca_variance, random_state=self.seed).fit(X)
-        return self.pca_.transform(X)
+    def _train(self, x) -> None:
+        if self.pca_variance is not None:
+            self.pca_ = PCA(n_components=self.pca_variance, random_state=self.seed).fit(x)
+        self._fit_features(self._features(x))
 
-    def fit(self, X, y=None):
-        features = self._features(X, fitting=True)
-        self._fit_features(features)
-        self.decision_scores_ = self._score_features(features)
-        self.threshold_ = float(np.quantile(self.decision_scores_, 1 - self.contamination))
-        self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
-        return self
+    def _features(self, x) -> np.ndarray:
+        return x if self.pca_variance is None else self.pca_.transform(x)
 
-    def decision_function(self, X) -> np.ndarray:
-        """Anomaly scores, higher = more anomalous."""
-        return self._score_features(self._features(X))
-
-    def predict(self, X) -> np.ndarray:
-        """1 for an anomaly (score above the training threshold), 0 for a normal image."""
-        return (self.decision_function(X) > self.threshold_).astype(int)
+    def _score(self, x) -> np.ndarray:
+        return self._score_features(self._features(x))
 
 
 class IsolationForestDetector(_FlatBaseline):
@@ -100,9 +93,11 @@ class OneClassSVMDetector(_FlatBaseline):
         self.seed = seed
         self.contamination = contamination
 
+    def _check_params(self) -> None:
+        super()._check_params()
+        check_number("nu", self.nu, low=0.0, high=1.0, low_closed=False, what="in (0, 1]")
+
     def _fit_features(self, features):
-        if not 0 < self.nu <= 1:
-            raise ValueError(f"nu must be in (0, 1], got {self.nu}")
         self.model_ = OneClassSVM(kernel="rbf", nu=self.nu, gamma=self.gamma).fit(features)
 
     def _score_features(self, features):
@@ -145,9 +140,13 @@ class KDEDetector(_FlatBaseline):
         likelihood = [gaussian_kde_log_density(held_out, fit_part, h).mean() for h in grid]
         return float(grid[int(np.argmax(likelihood))])
 
+    def _check_params(self) -> None:
+        super()._check_params()
+        check_number("bandwidth", self.bandwidth, low=0.0, low_closed=False, allow_none=True,
+                     what="positive (or None to select it)")
+        check_integer("max_train", self.max_train, 10, allow_none=True)
+
     def _fit_features(self, features):
-        if self.bandwidth is not None and not self.bandwidth > 0:
-            raise ValueError(f"bandwidth must be positive (or None to select it), got {self.bandwidth}")
         if len(features) < 10:
             raise ValueError(f"KDE needs at least 10 training images, got {len(features)}")
         if self.max_train and len(features) > self.max_train:
