@@ -428,7 +428,7 @@ def sweep(configs, out_dir, workers: int = 1, progress: bool = True, threads: in
 
     from tqdm.auto import tqdm
 
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).absolute()   # workers start in the repository's folder, not the caller's
     try:
         (out_dir / "logs").mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(out_dir)

@@ -624,3 +624,12 @@ def test_records_for_says_why_when_every_run_failed(tmp_path):
                              folder / f"{config.run_id}.jsonl")
     with pytest.raises(ValueError, match="every exp2 run .* failed; the first said: ValueError: could not"):
         experiments.records_for("exp2", "smoke", tmp_path, run=False)
+
+
+def test_a_relative_out_folder_is_the_callers_whatever_the_workers(tmp_path, monkeypatch):
+    """Workers start in the repository's folder; the records must still land where the caller said."""
+    monkeypatch.chdir(tmp_path)
+    config = smoke(3)
+    summary = experiments.sweep([config], "relative-out", workers=1, threads=1, progress=False)
+    assert summary.done == [config.run_id] and not summary.failed
+    assert (tmp_path / "relative-out" / f"{config.run_id}.jsonl").is_file()
