@@ -12,7 +12,7 @@ from __future__ import annotations
 import statistics
 
 from adlip import reference as ref
-from adlip.tables import MISSING, Table, aggregate_auc, label, select_records
+from adlip.tables import MISSING, Table, aggregate_auc, aggregate_bound, label, select_records
 
 GOAL_POINTS = {False: 2.0, True: 3.0}   # standard, Lipschitz: the largest gap counted as reproduced
 
@@ -62,3 +62,63 @@ def reproduction_table(records, dataset: str = "mnist", profile=None) -> Table:
                   "Goal", "Verdict"], rows,
                  "Means over the normal classes that have a record (each class's ROC-AUC averaged over its "
                  "seeds first); the thesis's column averages its table over the same classes.")
+
+
+def _class_bounds(records, dataset: str, profile=None) -> dict:
+    """``(algorithm, lipschitz) -> {normal class: our largest lower bound over seeds}``."""
+    cells = {}
+    for (data_set, algorithm, k, normal_class), stats in aggregate_bound(select_records(records, "exp2", profile)).items():
+        if data_set == dataset:
+            cells.setdefault((algorithm, k is not None), {})[normal_class] = stats.value
+    return cells
+
+
+def claims_rows(records, dataset: str = "mnist", profile=None) -> list:
+    """The thesis's section 5.2.2 claims, ours and the thesis's on the classes where both models ran.
+
+    Per algorithm: the ROC-AUC the Lipschitz constraint costs (standard mean minus Lipschitz mean,
+    points), the mean lower bound of each model, and the robustness ratio (standard bound over
+    Lipschitz bound, of those means).
+    """
+    aucs, bounds = class_means(records, dataset, profile), _class_bounds(records, dataset, profile)
+    rows = []
+    for algorithm in ref.ALGORITHMS:
+        ours = {flag: aucs.get((algorithm, flag), {}) for flag in (False, True)}
+        ours_bound = {flag: bounds.get((algorithm, flag), {}) for flag in (False, True)}
+        classes = sorted(set(ours[False]) & set(ours[True]) & set(ours_bound[False]) & set(ours_bound[True]))
+        classes = [c for c in classes if all(ref.thesis_auc("exp2", dataset, algorithm, f, c)
+                                             and ref.thesis_bound("exp2", dataset, algorithm, f, c) for f in (False, True))]
+        if not classes:
+            continue
+
+        def mean(values):
+            return statistics.fmean(values)
+
+        row = dict(algorithm=algorithm, classes=classes)
+        for who, auc, bound in (("ours", lambda f, c: ours[f][c], lambda f, c: ours_bound[f][c]),
+                                ("thesis", lambda f, c: ref.thesis_auc("exp2", dataset, algorithm, f, c).mean,
+                                 lambda f, c: ref.thesis_bound("exp2", dataset, algorithm, f, c).value)):
+            standard, lipschitz = (mean(auc(f, c) for c in classes) for f in (False, True))
+            bound_std, bound_lip = (mean(bound(f, c) for c in classes) for f in (False, True))
+            row[who] = dict(cost=standard - lipschitz, bound_standard=bound_std, bound_lipschitz=bound_lip,
+                            ratio=bound_std / bound_lip)
+        rows.append(row)
+    return rows
+
+
+def claims_table(records, dataset: str = "mnist", profile=None) -> Table:
+    """:func:`claims_rows` as a table."""
+    rows = []
+    for r in claims_rows(records, dataset, profile):
+        ours, theirs = r["ours"], r["thesis"]
+        rows.append([label(r["algorithm"]), ", ".join(map(str, r["classes"])),
+                     f"{ours['cost']:+.1f}", f"{theirs['cost']:+.1f}",
+                     f"{ours['bound_standard']:.2f} / {ours['bound_lipschitz']:.2f}",
+                     f"{theirs['bound_standard']:.2f} / {theirs['bound_lipschitz']:.2f}",
+                     f"{ours['ratio']:.2f}", f"{theirs['ratio']:.2f}"])
+    return Table(f"The thesis's claims on {dataset}, on the classes both models have run",
+                 ["Algorithm", "Classes", "AUC cost adlip (points)", "AUC cost thesis", "Bound std / Lip adlip",
+                  "Bound std / Lip thesis", "Robustness ratio adlip", "Robustness ratio thesis"], rows,
+                 "AUC cost = mean standard ROC-AUC minus mean Lipschitz ROC-AUC (positive: the constraint costs "
+                 "accuracy); bounds are the random-pair lower bounds, averaged over the classes; robustness "
+                 "ratio = mean standard bound / mean Lipschitz bound (above 1: the Lipschitz model is smoother).")

@@ -32,3 +32,16 @@ def test_the_verdict_holds_each_model_to_its_goal():
     assert table.rows[0][1] == "Lipschitz" and table.rows[0][-1] == "within"
     far = fake_record(normal_class=0, auc=(ref.thesis_auc("exp2", "mnist", "dcae", False, 0).mean - 2.5) / 100)
     assert reproduction.reproduction_table([far], "mnist").rows[0][-1] == "outside"
+
+
+def test_claims_compare_cost_and_ratio_on_the_classes_both_models_ran():
+    k = ref.thesis_chosen_constant("mnist", "dcae")
+    records = [fake_record(normal_class=c, auc=0.95, bound=1.0) for c in (0, 1)]
+    records += [fake_record(normal_class=0, lipschitz=k, auc=0.90, bound=0.25)]   # class 1 has no Lipschitz run
+    (row,) = reproduction.claims_rows(records, "mnist")
+    assert row["classes"] == [0]
+    assert row["ours"]["cost"] == pytest.approx(5.0) and row["ours"]["ratio"] == pytest.approx(4.0)
+    thesis_cost = (ref.thesis_auc("exp2", "mnist", "dcae", False, 0).mean
+                   - ref.thesis_auc("exp2", "mnist", "dcae", True, 0).mean)
+    assert row["thesis"]["cost"] == pytest.approx(thesis_cost)
+    assert reproduction.claims_table(records, "mnist").rows[0][2] == "+5.0"
