@@ -3,11 +3,16 @@
 The package behind the adlip book. Importing it sets ``TF_USE_LEGACY_KERAS=1`` before
 TensorFlow is imported anywhere, so that ``tf.keras`` is Keras 2 (``tf-keras``), which is
 what deel-lip 1.5 needs. Import ``adlip`` before TensorFlow in your own code.
+
+On a GPU it also asks TensorFlow to grow its memory as needed (``TF_FORCE_GPU_ALLOW_GROWTH``)
+instead of reserving the whole card, so that several sweep workers can share one GPU. Both are
+defaults: a value already set in the environment wins.
 """
 import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
 
 __version__ = "0.1.0"
 

@@ -318,6 +318,10 @@ def main(argv=None):
                         help="set a parameter of the chapters' parameters cell, e.g. -p dataset=cifar10 "
                              "(the value is read as YAML: true, 3, 0.5, cifar10); repeatable")
     args = parser.parse_args(argv)
+    if not TOC_PATH.is_file():
+        parser.exit(2, f"python -m adlip.book builds the book from a checkout of the adlip repository "
+                       f"(_toc.yml, book/, notebooks/), and {REPO_ROOT} is not one: clone the repository and "
+                       "run `make book` there\n")
 
     if not args.no_execute:
         try:

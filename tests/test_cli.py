@@ -120,3 +120,25 @@ def test_citation_file_is_cff_1_2_0_with_the_five_sources():
     references = citation["references"]
     assert len(references) >= 5
     assert all(ref["title"] and ref["authors"] and ref["year"] for ref in references)
+
+
+def test_the_book_command_says_in_one_line_that_it_needs_a_checkout(monkeypatch, tmp_path, capsys):
+    from adlip import book
+
+    monkeypatch.setattr(book, "TOC_PATH", tmp_path / "_toc.yml")   # as in an installed copy: no book sources
+    with pytest.raises(SystemExit) as stop:
+        book.main(["--profile", "smoke"])
+    message = capsys.readouterr().err
+    assert stop.value.code == 2 and "checkout of the adlip repository" in message
+    assert len(message.strip().splitlines()) == 1
+
+
+def test_gpus_grow_their_memory_unless_told_otherwise():
+    import os
+
+    code = "import os, adlip; print(os.environ['TF_FORCE_GPU_ALLOW_GROWTH'])"
+    clean = {k: v for k, v in os.environ.items() if k != "TF_FORCE_GPU_ALLOW_GROWTH"}
+    grown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=clean)
+    kept = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**clean, "TF_FORCE_GPU_ALLOW_GROWTH": "false"})
+    assert grown.stdout.strip() == "true" and kept.stdout.strip() == "false"

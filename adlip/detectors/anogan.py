@@ -270,25 +270,17 @@ class AnoGAN(BaseDetector):
         self.collapsed_ = bool(history["diversity_ratio"][-1] < COLLAPSE_RATIO)
         return history
 
-    def fit(self, X, y=None):
-        """Train the DCGAN on ``X`` (normal images in [-1, 1]; ``y`` is ignored); returns ``self``.
-
-        ``decision_scores_`` holds the scores of ``train_score_size`` training images (a subset
-        drawn with ``seed``), not of all of ``X``: each score costs a latent search.
-        """
-        self._scoring_training_images = True
-        try:
-            return super().fit(X, y)
-        finally:
-            self._scoring_training_images = False
-
     # -- scoring --
     def _score(self, x: np.ndarray) -> np.ndarray:
-        if getattr(self, "_scoring_training_images", False) and self.train_score_size is not None \
-                and len(x) > self.train_score_size:
+        return self._search(x)["score"]
+
+    def _score_training(self, x: np.ndarray) -> np.ndarray:
+        """Scores of ``train_score_size`` training images (a subset drawn with ``seed``), not of all of
+        them: each score costs a latent search, and they only set ``threshold_``."""
+        if self.train_score_size is not None and len(x) > self.train_score_size:
             rows = np.random.default_rng(self.seed).choice(len(x), self.train_score_size, replace=False)
             x = x[np.sort(rows)]
-        return self._search(x)["score"]
+        return self._score(x)
 
     def _latent_search(self):
         if getattr(self, "_search_function", None) is None:

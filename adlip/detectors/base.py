@@ -222,7 +222,7 @@ class BaseDetector(Detector):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if cls.__module__.split(".")[0] == "adlip":   # adlip's own detectors, nobody else's
-            register(cls)
+            allow_loading(cls)
 
     def __init__(self, dataset="mnist", lipschitz=None, seed=0, schedule=None, epochs_scale=1.0,
                  batch_size=None, verbose=1, contamination=0.1):
@@ -378,15 +378,16 @@ class BaseDetector(Detector):
 
 
 # Every concrete detector class adlip defines, by class name: what ``load`` may build.
-REGISTRY: dict = {}
+LOADABLE_CLASSES: dict = {}
 
 
-def register(klass):
-    """Add a detector class to the registry ``load`` builds detectors from (adlip's own classes are
-    added when they are defined; a decorator for a class of your own that you trust)."""
+def allow_loading(klass):
+    """Let ``load`` build detectors of this class (adlip's own classes are added when they are
+    defined; a decorator for a class of your own that you trust). Not to be confused with the
+    algorithm registry (:mod:`adlip.detectors.registry`), which says what a record's name means."""
     if not (isinstance(klass, type) and issubclass(klass, BaseDetector)):
-        raise ValueError(f"only BaseDetector subclasses can be registered, got {klass!r}")
-    REGISTRY[klass.__name__] = klass
+        raise ValueError(f"only BaseDetector subclasses can be loaded, got {klass!r}")
+    LOADABLE_CLASSES[klass.__name__] = klass
     return klass
 
 
@@ -405,10 +406,10 @@ def _read_state_file(path: Path) -> dict:
 
 def _registered_class(document: dict, path: Path):
     name = document["class"]
-    if name not in REGISTRY:
+    if name not in LOADABLE_CLASSES:
         raise ValueError(f"{path} names the class {name!r}, which is not one of adlip's detectors "
-                         f"({sorted(REGISTRY)}); refusing to load it")
-    return REGISTRY[name]
+                         f"({sorted(LOADABLE_CLASSES)}); refusing to load it")
+    return LOADABLE_CLASSES[name]
 
 
 def network_file(folder, filename) -> Path:

@@ -40,13 +40,17 @@ class Detector(BaseEstimator):
     def _score(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def _score_training(self, x: np.ndarray) -> np.ndarray:
+        """The training scores behind ``threshold_`` (here: every training image's)."""
+        return self._score(x)
+
     # -- the API --
     def fit(self, X, y=None):
         """Train on ``X`` (normal data; ``y`` is ignored) and score it. Returns ``self``."""
         self._check_params()
         x = self._check_X(X)
         self._train(x)
-        self.decision_scores_ = self._score(x)
+        self.decision_scores_ = self._score_training(x)
         self.threshold_ = float(np.quantile(self.decision_scores_, 1 - self.contamination))
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)
         return self
