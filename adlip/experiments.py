@@ -195,16 +195,21 @@ def measure_lipschitz(detector, x_test, config: RunConfig) -> dict:
                 lip_seconds=time.perf_counter() - start)
 
 
-def run_one(config: RunConfig, verbose: int = 0, cache_dir=None) -> dict:
-    """Train, score and measure one configuration; return its record (see the module docstring)."""
-    split = load_split(config)
-    detector = make_detector(config, verbose=verbose, cache_dir=cache_dir)
+def fit_and_score(detector, split) -> tuple:
+    """Fit on the split's training images and score its test images: ``(scores, train s, score s)``."""
     start = time.perf_counter()
     detector.fit(split.x_train)
     train_seconds = time.perf_counter() - start
     start = time.perf_counter()
     scores = detector.decision_function(split.x_test)
-    score_seconds = time.perf_counter() - start
+    return scores, train_seconds, time.perf_counter() - start
+
+
+def run_one(config: RunConfig, verbose: int = 0, cache_dir=None) -> dict:
+    """Train, score and measure one configuration; return its record (see the module docstring)."""
+    split = load_split(config)
+    detector = make_detector(config, verbose=verbose, cache_dir=cache_dir)
+    scores, train_seconds, score_seconds = fit_and_score(detector, split)
     record = dict(run_id=config.run_id, experiment=config.experiment, profile=config.profile,
                   algorithm=config.algorithm, dataset=config.dataset, normal_class=config.normal_class,
                   lipschitz=config.lipschitz, seed=config.seed,

@@ -17,13 +17,18 @@ from adlip.tables import MISSING, Table, aggregate_auc, aggregate_bound, label, 
 GOAL_POINTS = {False: 2.0, True: 3.0}   # standard, Lipschitz: the largest gap counted as reproduced
 
 
+def _per_class(stats: dict, dataset: str, value) -> dict:
+    """Re-key aggregated stats as ``(algorithm, lipschitz) -> {normal class: value(stats)}`` for one data set."""
+    cells = {}
+    for (data_set, algorithm, k, normal_class), cell in stats.items():
+        if data_set == dataset:
+            cells.setdefault((algorithm, k is not None), {})[normal_class] = value(cell)
+    return cells
+
+
 def class_means(records, dataset: str = "mnist", profile=None) -> dict:
     """``(algorithm, lipschitz) -> {normal class: our mean ROC-AUC in percent over seeds}``."""
-    cells = {}
-    for (data_set, algorithm, k, normal_class), stats in aggregate_auc(select_records(records, "exp2", profile)).items():
-        if data_set == dataset:
-            cells.setdefault((algorithm, k is not None), {})[normal_class] = stats.mean
-    return cells
+    return _per_class(aggregate_auc(select_records(records, "exp2", profile)), dataset, lambda c: c.mean)
 
 
 def reproduction_rows(records, dataset: str = "mnist", profile=None) -> list:
@@ -66,11 +71,7 @@ def reproduction_table(records, dataset: str = "mnist", profile=None) -> Table:
 
 def _class_bounds(records, dataset: str, profile=None) -> dict:
     """``(algorithm, lipschitz) -> {normal class: our largest lower bound over seeds}``."""
-    cells = {}
-    for (data_set, algorithm, k, normal_class), stats in aggregate_bound(select_records(records, "exp2", profile)).items():
-        if data_set == dataset:
-            cells.setdefault((algorithm, k is not None), {})[normal_class] = stats.value
-    return cells
+    return _per_class(aggregate_bound(select_records(records, "exp2", profile)), dataset, lambda c: c.value)
 
 
 def claims_rows(records, dataset: str = "mnist", profile=None) -> list:

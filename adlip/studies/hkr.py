@@ -5,12 +5,12 @@
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 
 from adlip.detectors.hkr import ACTIVATIONS, OneClassHKR
+from adlip.experiments import fit_and_score
 from adlip.metrics import certified_auroc
 from adlip.reference.hkr import PAPER_MNIST_TABLE
 
@@ -68,12 +68,7 @@ def run_mnist_class(normal_class: int, profile: str = "quick", seed: int = 0, ac
     split = one_vs_rest("mnist", normal_class, scaling="tanh", train_size=budget.train_size,
                         test_size=budget.test_size, seed=1234, data_dir=data_dir)
     detector = OneClassHKR(seed=seed, verbose=verbose, **options)
-    started = time.perf_counter()
-    detector.fit(split.x_train)
-    train_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    scores = detector.decision_function(split.x_test)
-    score_seconds = time.perf_counter() - started
+    scores, train_seconds, score_seconds = fit_and_score(detector, split)
     normal, anomalous = scores[split.y_test == 0], scores[split.y_test == 1]
     network, x_test = detector.lipschitz_network, detector.lipschitz_inputs(split.x_test)
     bound = metrics.lipschitz_lower_bound(network, x_test, seed=seed, **budget.lipschitz_budget())
