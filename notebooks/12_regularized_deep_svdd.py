@@ -40,21 +40,14 @@ seed = 0
 
 # %%
 import adlip  # noqa: F401  (before TensorFlow: selects Keras 2, see the introduction)
-import matplotlib.pyplot as plt
-import numpy as np
 import tensorflow as tf
-from IPython.display import Markdown
 from myst_nb import glue
 
-from adlip.book import markdown_table
-from adlip.data import one_vs_rest
-from adlip.detectors import regsvdd
+from adlip import companion_plots, companion_tables
 from adlip.studies import regsvdd as regsvdd_study
-from adlip.metrics import lipschitz_gradient_ascent, lipschitz_lower_bound, roc_auc
-from adlip.profiles import get_profile
 
 tf.get_logger().setLevel("ERROR")   # every model compiles its own training step; TF warns about it
-budget = regsvdd_study.regsvdd_budget(profile)
+budget = regsvdd_study.RegSVDDBudget.resolve(profile)
 glue("regsvdd_budget", budget.caption(), display=False)
 print(budget.caption())
 
@@ -152,16 +145,7 @@ print(budget.caption())
 # The code follows the equations one to one:
 
 # %%
-outputs = tf.random.stateless_normal((50, 32), seed=(seed, 1))
-labels = tf.cast(tf.random.stateless_uniform((50, 8), seed=(seed, 2)) < 0.5, tf.float32)
-markdown_table(["quantity", "value"], [
-    ["random-label loss, all logits 0", f"{float(regsvdd.random_label_loss(tf.zeros((50, 8)), labels)):.4f} "
-                                     f"(log 2 = {np.log(2):.4f})"],
-    ["minibatch variance of N(0, 1) embeddings", f"{float(regsvdd.minibatch_variance(outputs)):.3f}"],
-    ["variance hinge at d = 1.5", f"{float(regsvdd.variance_hinge(outputs, 1.5)):.3f}"],
-    ["adaptive weight after one step from c = 0, L_svdd = 2, L_reg = 0.5",
-     f"{float(regsvdd.adaptive_weight(0.0, 2.0, 0.5, 0.9, 0.5)):.3f}"],
-])
+companion_tables.regsvdd_equations(regsvdd_study.equation_values(seed))
 
 # %% [markdown]
 # ## Watching the variance
@@ -179,7 +163,7 @@ markdown_table(["quantity", "value"], [
 # gradient step), which replaces the running statistics by those of the data.
 
 # %%
-demo = one_vs_rest("mnist", 0, train_size=budget.demo_train, test_size=budget.n_test, seed=1234)
+demo = regsvdd_study.collapse_split(budget)
 curves = {"standard": regsvdd_study.collapse_curves(demo.x_train, budget, None, seed)}
 
 # %% [markdown]
@@ -190,80 +174,26 @@ curves = {"standard": regsvdd_study.collapse_curves(demo.x_train, budget, None, 
 # the $K$ the thesis chose for the one-class Deep SVDD on MNIST.
 
 # %%
-lipschitz_name = f"Lipschitz, K = {budget.lipschitz:g}"
-curves[lipschitz_name] = regsvdd_study.collapse_curves(demo.x_train, budget, budget.lipschitz, seed)
-
-
-def variance_figure(curves):
-    fig, axes = plt.subplots(1, len(curves), figsize=(5.2 * len(curves), 3.6))
-    for ax, (network, by_model) in zip(np.atleast_1d(axes), curves.items()):
-        for model, curve in by_model.items():
-            ax.semilogy(range(len(curve["variance"])), curve["variance"], marker="o", ms=3, label=model)
-        ax.set(title=network, xlabel="epoch (0: before training)", ylabel="embedding variance $v$")
-    np.atleast_1d(axes)[0].legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
+curves[regsvdd_study.lipschitz_name(budget)] = regsvdd_study.collapse_curves(demo.x_train, budget, budget.lipschitz,
+                                                                             seed)
 
 # %% mystnb={"figure": {"name": "fig-regsvdd-variance", "caption": "Mean per-dimension variance of the embeddings of the training images (eq. regsvdd-variance, log scale) after every epoch, at learning rate 0.01, for the four models, with the thesis's standard networks (left) and Lipschitz networks (right). {glue:text}`regsvdd_budget`"}}
-variance_figure(curves);
-
+companion_plots.variance_figure(curves);
 
 # %%
-demo_auc = {(network, model): roc_auc(demo.y_test, curve["detector"].decision_function(demo.x_test))
-            for network, by_model in curves.items() for model, curve in by_model.items()}
-
-
-def variance_summary(curves):
-    rows = []
-    for network, by_model in curves.items():
-        for model, curve in by_model.items():
-            start, end = curve["variance"][0], curve["variance"][-1]
-            rows.append([network, model, f"{start:.3g}", f"{min(curve['variance']):.3g}", f"{end:.3g}",
-                         f"{end / start:.3g}", f"{100 * demo_auc[network, model]:.1f}"])
-    return rows
-
-
-markdown_table(["network", "model", "v before", "smallest v", "v after", "after / before", "AUC (%)"],
-               variance_summary(curves))
+demo_auc = regsvdd_study.demo_aucs(curves, demo)
+companion_tables.variance_summary(curves, demo_auc)
 
 # %% [markdown]
 # The table gives the same runs in numbers, with the one-vs-rest AUC of each trained model on the
 # test split (digit 0 normal, the other digits anomalies). The adaptive weight of the two
 # regularized models evolves as follows (its value at the end of every epoch):
 
-# %%
-def weight_figure(curves):
-    fig, axes = plt.subplots(1, len(curves), figsize=(5.2 * len(curves), 3.2))
-    for ax, (network, by_model) in zip(np.atleast_1d(axes), curves.items()):
-        for model, curve in by_model.items():
-            if "reg." in model:
-                ax.semilogy(range(1, len(curve["weight"]) + 1), curve["weight"], marker="o", ms=3, label=model)
-        ax.set(title=network, xlabel="epoch", ylabel="$c_t$ at the end of the epoch")
-    np.atleast_1d(axes)[0].legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
 # %% mystnb={"figure": {"name": "fig-regsvdd-weight", "caption": "The adaptive weight c_t (eq. regsvdd-weight) of the noise-regularized and variance-regularized models of the previous figure. {glue:text}`regsvdd_budget`"}}
-weight_figure(curves);
-
+companion_plots.weight_figure(curves);
 
 # %%
-def collapse_verdict(curves):
-    lines = []
-    for network, by_model in curves.items():
-        ratio = {model: curve["variance"][-1] / curve["variance"][0] for model, curve in by_model.items()}
-        plain, plain_auc = ratio["D. SVDD w/ bias"], 100 * demo_auc[network, "D. SVDD w/ bias"]
-        for model, value in ratio.items():
-            if model != "D. SVDD w/ bias":
-                lines.append(f"* {network}, {model}: final variance {value / plain:.2g} times that of D. SVDD w/ bias "
-                             f"({100 * value:.2g} % of its initial value, against {100 * plain:.2g} %); AUC "
-                             f"{100 * demo_auc[network, model]:.1f} against {plain_auc:.1f}.")
-    return Markdown("**What these runs say.**\n\n" + "\n".join(lines))
-
-
-collapse_verdict(curves)
+companion_tables.collapse_verdict(curves, demo_auc)
 
 # %% [markdown]
 # How to read these runs (the numbers above are recomputed at every budget; the words describe the
@@ -294,10 +224,7 @@ collapse_verdict(curves)
 # few normal classes of MNIST and score the whole test split (the other nine digits are anomalies).
 
 # %%
-results = [regsvdd_study.run_one_vs_rest(normal_class, bias, regularizer, lipschitz, budget, seed)
-           for lipschitz in (None, budget.lipschitz)
-           for normal_class in budget.classes
-           for bias, regularizer in budget.auc_variants]
+results = regsvdd_study.one_vs_rest_runs(budget, seed)
 
 # %% [markdown]
 # At the paper's learning rate and our few epochs the four models hardly leave their common start:
@@ -313,32 +240,14 @@ results = [regsvdd_study.run_one_vs_rest(normal_class, bias, regularizer, lipsch
 # normal classes and each class's AUC, then the two reference columns.
 
 # %%
-markdown_table(["model", "network", "AUC, ours (mean)", "ours per class", "Ruff et al. MNIST (reference)",
-                "paper CIFAR-10 (reference)"], regsvdd_study.comparison_rows(results))
+companion_tables.regsvdd_comparison(results)
 
 # %% [markdown]
 # One-vs-rest ROC-AUC (%) of the four models on MNIST, standard and Lipschitz.
 # {glue:text}`regsvdd_budget`
 
 # %%
-def auc_verdict(results):
-    lines = []
-    for lipschitz in (None, budget.lipschitz):
-        mine = {}
-        for r in results:
-            if r["lipschitz"] == lipschitz:
-                mine.setdefault(r["model"], []).append(r["auc"])
-        means = {model: 100 * np.mean(aucs) for model, aucs in mine.items()}
-        best = max(means, key=means.get)
-        spread = max(means.values()) - min(means.values())
-        network = "standard" if lipschitz is None else f"Lipschitz (K = {lipschitz:g})"
-        lines.append(f"* {network}: best mean AUC {means[best]:.1f} ({best}); the {len(means)} models span "
-                     f"{spread:.1f} points.")
-    lines.append("* The paper's four CIFAR-10 means span 1.0 point (67.6 to 68.6).")
-    return Markdown("**What this run says.**\n\n" + "\n".join(lines))
-
-
-auc_verdict(results)
+companion_tables.auc_verdict(results, budget.lipschitz)
 
 # %% [markdown]
 # ## The Lipschitz bound with biases
@@ -348,14 +257,7 @@ auc_verdict(results)
 # book's lower bounds, random pairs of test images and gradient ascent on pairs.
 
 # %%
-profile_budget = get_profile(profile)
-checked = next(r for r in results if r["lipschitz"] is not None and r["model"] == "D. SVDD w/ bias & noise reg.")
-network = checked["detector"].lipschitz_network
-pairs = lipschitz_lower_bound(network, checked["x_test"], seed=seed, **profile_budget.lipschitz_budget()).value
-ascent = lipschitz_gradient_ascent(network, checked["x_test"], starts=profile_budget.ascent_starts,
-                                   steps=profile_budget.ascent_steps, seed=seed).value
-markdown_table(["bound", "value", "K"], [["random pairs", f"{pairs:.3f}", f"{budget.lipschitz:g}"],
-                                         ["gradient ascent", f"{ascent:.3f}", f"{budget.lipschitz:g}"]])
+companion_tables.bound_table(regsvdd_study.lipschitz_check(results, profile, seed), budget.lipschitz)
 
 # %% [markdown]
 # Both bounds stay below $K$, as they must.

@@ -45,35 +45,18 @@ seed = 0
 run_missing = None   # MNIST records: None trains missing ones under smoke only, True always, False never
 
 # %%
-import time
-
 import adlip  # noqa: F401  (before TensorFlow: selects Keras 2)
-import matplotlib.pyplot as plt
-import numpy as np
 import tensorflow as tf
-from sklearn.datasets import make_blobs, make_circles, make_moons
-from sklearn.ensemble import IsolationForest
-from sklearn.preprocessing import StandardScaler
-from sklearn.svm import OneClassSVM
+from myst_nb import glue
 
-from adlip.book import markdown_table
-from adlip.detectors.hkr import OneClassHKR
-from adlip.reference.hkr import PAPER_MNIST_SETTINGS, PAPER_MNIST_TABLE, PAPER_TOY_SETTINGS
-from adlip.studies.hkr import MNIST_BUDGETS, SYNTHESIS, mnist_records
-from adlip.profiles import get_profile
+from adlip import companion_plots, companion_tables
+from adlip.reference.hkr import PAPER_MNIST_SETTINGS
+from adlip.studies import hkr as hkr_study
 
-budget = get_profile(profile)
 tf.get_logger().setLevel("ERROR")  # each fit traces its own training step; that is expected here
-# The toy experiment's budget per profile: points per data set, epochs (4 steps each at batch 256
-# for 1024 points), the width of the 2-512-512-512-512-1 network, the contour grid's resolution.
-# "full" is the paper's (10 000 gradient steps, width 512, a 300 x 300 grid).
-# The MNIST classes: None takes the profile's (smoke keeps one, to stay within seconds).
-CHAPTER_BUDGET = {
-    "smoke": dict(toy_points=256, toy_epochs=3, toy_width=16, grid=60, mnist_classes=(0,)),
-    "quick": dict(toy_points=1024, toy_epochs=150, toy_width=64, grid=200, mnist_classes=None),
-    "full": dict(toy_points=1024, toy_epochs=2500, toy_width=512, grid=300, mnist_classes=None),
-}[budget.name]
-CHAPTER_BUDGET
+budget = hkr_study.HKRBudget.resolve(profile)
+glue("hkr_budget", budget.caption(), display=False)
+print(budget.caption())
 
 # %% [markdown]
 # ## The signed distance to the normal data
@@ -172,94 +155,30 @@ CHAPTER_BUDGET
 # paper's baseline settings for comparison.
 
 # %%
-def toy_sets(n, random_state):
-    sets = {
-        "two moons": make_moons(n, noise=0.05, random_state=random_state)[0],
-        "two circles": make_circles(n, noise=0.05, factor=0.5, random_state=random_state)[0],
-        "two blobs": make_blobs(n, centers=[[-2, -2], [2, 2]], cluster_std=0.5, random_state=random_state)[0],
-    }
-    return {name: StandardScaler().fit_transform(x).astype(np.float32) for name, x in sets.items()}
-
-
-toy = toy_sets(CHAPTER_BUDGET["toy_points"], seed)
-TOY_SETTINGS = dict(dataset="tabular", width=CHAPTER_BUDGET["toy_width"], margin=PAPER_TOY_SETTINGS["margin"],
-                    hkr_lambda=PAPER_TOY_SETTINGS["hkr_lambda"], newton_steps=PAPER_TOY_SETTINGS["newton_steps"],
-                    schedule=dict(phases=[[CHAPTER_BUDGET["toy_epochs"], 1e-3]], batch_size=256), seed=seed, verbose=0)
-toy_models, toy_seconds = {}, {}
-for name, x in toy.items():
-    started = time.perf_counter()
-    toy_models[name] = {
-        "one-class HKR": OneClassHKR(**TOY_SETTINGS).fit(x),
-        "one-class SVM": OneClassSVM(kernel="rbf", nu=0.05, gamma=0.5).fit(x),
-        "Isolation Forest": IsolationForest(contamination=0.05, random_state=seed).fit(x),
-    }
-    toy_seconds[name] = time.perf_counter() - started
+toy = hkr_study.toy_sets(budget.toy_points, seed)
+toy_models, toy_seconds = hkr_study.fit_toy_models(toy, budget, seed)
 {name: f"{seconds:.1f} s" for name, seconds in toy_seconds.items()}
 
-
 # %%
-def normality(model, points):
-    """Higher inside the normal data: f for the HKR classifier, scikit-learn's decision_function otherwise."""
-    if isinstance(model, OneClassHKR):
-        return model.classifier_output(points)
-    return model.decision_function(points)
-
-
-def plot_toy(extent=3.0):
-    side = np.linspace(-extent, extent, CHAPTER_BUDGET["grid"])
-    xs, ys = np.meshgrid(side, side)
-    grid = np.column_stack([xs.ravel(), ys.ravel()]).astype(np.float32)
-    methods = list(next(iter(toy_models.values())))
-    figure, axes = plt.subplots(len(methods), len(toy), figsize=(3.3 * len(toy), 3.0 * len(methods)),
-                                sharex=True, sharey=True)
-    for column, (name, x) in enumerate(toy.items()):
-        for row, method in enumerate(methods):
-            axis = axes[row, column]
-            values = normality(toy_models[name][method], grid).reshape(xs.shape)
-            filled = axis.contourf(xs, ys, values, levels=20, cmap="RdBu")
-            axis.contour(xs, ys, values, levels=[0.0], colors="black", linewidths=1.2)
-            axis.scatter(*x[::4].T, s=1, c="black", alpha=0.5)
-            figure.colorbar(filled, ax=axis, shrink=0.85)
-            axis.set_title(f"{method}: {name}" if row == 0 else method, fontsize=9)
-    figure.tight_layout()
-    return figure
-
-
-plot_toy();
+surfaces = hkr_study.toy_surfaces(toy_models, budget.grid)
+companion_plots.toy_contours(toy, surfaces);
 
 # %% [markdown]
 # *Figure: top row, the classifier $f$ of `OneClassHKR` (blue positive, red negative; black line
 # $f = 0$) on three standardised toy data sets (every fourth training point in black). Middle and
 # bottom rows: the decision functions of scikit-learn's one-class SVM (RBF kernel, $\nu = 0.05$,
 # $\gamma = 1/2$) and Isolation Forest (contamination 0.05), the paper's baseline settings. Budget of
-# the HKR classifier: `toy_epochs` epochs of 4 gradient steps (batch 256), Adam at 1e-3, a
-# 2-`toy_width`-`toy_width`-`toy_width`-`toy_width`-1 GroupSort2 network, $T = 4$, margin 0.05,
-# $\lambda = 100$, one seed (quick: 600 steps at width 64; the paper: 10 000 RMSprop steps at
-# width 512).*
+# the HKR classifier: epochs of 4 gradient steps (batch 256), Adam at 1e-3, a GroupSort2 network,
+# $T = 4$, margin 0.05, $\lambda = 100$, one seed, with the points, epochs, width and grid of the
+# toy data in: {glue:text}`hkr_budget` (quick: 600 steps at width 64; the paper: 10 000 RMSprop
+# steps at width 512).*
 #
 # How distance-like is $f$? A signed distance has gradients of norm 1 everywhere. The table gives
 # the median norm of the gradient of each method's function over the grid points more than one
 # unit away from every training point (finite differences on the grid).
 
 # %%
-def far_gradient_norms(extent=3.0):
-    side = np.linspace(-extent, extent, CHAPTER_BUDGET["grid"])
-    xs, ys = np.meshgrid(side, side)
-    grid = np.column_stack([xs.ravel(), ys.ravel()]).astype(np.float32)
-    rows = []
-    for name, x in toy.items():
-        nearest = np.min(np.linalg.norm(grid[:, None, :] - x[None, ::4, :], axis=2), axis=1)
-        far = nearest.reshape(xs.shape) > 1.0
-        row = [name]
-        for model in toy_models[name].values():
-            values = normality(model, grid).reshape(xs.shape)
-            d_rows, d_cols = np.gradient(values, side[1] - side[0])
-            row.append(f"{np.median(np.hypot(d_rows, d_cols)[far]):.2f}")
-        rows.append(row)
-    return markdown_table(["data set", *next(iter(toy_models.values()))], rows)
-
-
-far_gradient_norms()
+companion_tables.far_gradient_table(hkr_study.far_gradient_norms(toy, surfaces))
 
 # %% [markdown]
 # *Table: median gradient norm of each method's function at grid points of the figure above that
@@ -284,21 +203,8 @@ far_gradient_norms()
 # setting the paper uses to synthesise images).
 
 # %%
-moons_model = toy_models["two moons"]["one-class HKR"]
-noise = np.random.default_rng(seed).uniform(-5, 5, (400, 2)).astype(np.float32)
-walks = {
-    "uniform noise $z_0$": noise,
-    "negatives: $f = -m$, random $\\eta$, T = 4": moons_model.generate(
-        start=noise, level=-moons_model.margin_, steps=4, random_rate=True, seed=seed),
-    "synthesis: $f = 2m$, $\\eta = 1$, T = 64": moons_model.generate(start=noise, steps=64),
-}
-figure, axes = plt.subplots(1, 3, figsize=(10, 3.2), sharex=True, sharey=True)
-for axis, (title, points) in zip(axes, walks.items()):
-    axis.scatter(*toy["two moons"][::2].T, s=1, c="lightgray")
-    axis.scatter(*points.T, s=3, c="tab:red")
-    axis.set(title=title, xlim=(-5, 5), ylim=(-5, 5))
-    axis.title.set_fontsize(9)
-figure.tight_layout()
+walks = hkr_study.algorithm1_walks(toy_models["two moons"]["one-class HKR"], seed)
+companion_plots.walks_figure(toy["two moons"], walks);
 
 # %% [markdown]
 # *Figure: Algorithm 1 on the two-moons classifier above (gray: training data; red: 400 points).
@@ -333,46 +239,22 @@ figure.tight_layout()
 # 1-Lipschitz *dense* network (784-128-128-128-128-1) for 12 epochs with the paper's margin,
 # $\lambda$, $T$ and batch size, about one and a half minutes of CPU per digit, once with the
 # paper's FullSort activation and once with GroupSort2. The records are written by
-# `python -m adlip.studies.hkr --profile quick` (and `--activation groupsort2`); this chapter
-# reads them.
+# `python -m adlip study hkr --profile quick` (both activations); this chapter reads them.
 
 # %%
-PAPER_MNIST_SETTINGS, MNIST_BUDGETS[budget.name]
+PAPER_MNIST_SETTINGS, budget.detector_options()
 
 # %%
-ACTIVATIONS = {"FullSort": None, "GroupSort2": "groupsort2"}   # None: the budget's own (FullSort)
-runs = {name: sorted(mnist_records(profile, seed=seed, classes=CHAPTER_BUDGET["mnist_classes"], run=run_missing,
-                                   activation=activation), key=lambda r: r["normal_class"])
-        for name, activation in ACTIVATIONS.items()}
+runs = hkr_study.mnist_runs(profile, seed, run=run_missing)
 records = runs["FullSort"]
-classes = [r["normal_class"] for r in records]
-
-
-def paper_mean(key):
-    return np.mean([PAPER_MNIST_TABLE[key][k] for k in classes])
-
-
-def mnist_table():
-    rows = []
-    for k, *per_activation in zip(classes, *runs.values()):
-        rows.append([k, *[f"{100 * r['auc']:.2f}" for r in per_activation],
-                     f"{PAPER_MNIST_TABLE['hkr_auc'][k]:.2f}", f"{PAPER_MNIST_TABLE['deepsvdd_auc'][k]:.1f}",
-                     f"{PAPER_MNIST_TABLE['ocsvm_auc'][k]:.1f}", f"{PAPER_MNIST_TABLE['iforest_auc'][k]:.1f}"])
-    rows.append(["mean", *[f"{100 * np.mean([r['auc'] for r in run]):.2f}" for run in runs.values()],
-                 f"{paper_mean('hkr_auc'):.2f}", f"{paper_mean('deepsvdd_auc'):.1f}",
-                 f"{paper_mean('ocsvm_auc'):.1f}", f"{paper_mean('iforest_auc'):.1f}"])
-    return markdown_table(["class", *[f"ours, {name}" for name in runs], "paper: HKR", "paper: Deep SVDD",
-                           "paper: OC-SVM", "paper: IF"], rows)
-
-
-mnist_table()
+companion_tables.mnist_table(runs)
 
 # %% [markdown]
 # *Table: MNIST one-vs-rest test ROC-AUC (%) of the anomaly score $-f$: ours, with each activation,
 # beside the paper's Table 1 (reference data typed in from the paper, not produced here: the paper's
 # HKR classifier after 1000 epochs on its convolutional network, and the Deep SVDD, OC-SVM and
-# Isolation Forest numbers it quotes from {cite:t}`ruff2018`). Our budget: `MNIST_BUDGETS[profile]`
-# above with the profile's training and test sets (quick: the whole normal class, about 6000
+# Isolation Forest numbers it quotes from {cite:t}`ruff2018`). Our budget, with the detector's options
+# above: {glue:text}`hkr_budget` (quick: the whole normal class, about 6000
 # images, and the whole test set of 10 000; a 1-Lipschitz dense 784-128-128-128-128-1 network, 12
 # epochs of which the first uses uniform noise as negatives, $T = 16$, $m = 0.79$, $\lambda = 200$,
 # batch 128, Adam at 1e-3, one seed). The paper also reports an accuracy at the best threshold; it
@@ -385,11 +267,7 @@ mnist_table()
 # profile's budgets, and gives the largest value over the classes.
 
 # %%
-markdown_table(["activation", "random pairs (max over classes)", "gradient ascent (max over classes)",
-                "training seconds (mean)"],
-               [[name, f"{max(r['lip_lower_bound'] for r in run):.3f}",
-                 f"{max(r['lip_gradient_ascent'] for r in run):.4f}",
-                 f"{np.mean([r['train_seconds'] for r in run]):.0f}"] for name, run in runs.items()])
+companion_tables.hkr_bounds_table(runs)
 
 # %% [markdown]
 # *Table: empirical lower bounds on the Lipschitz constant of $f$ (guaranteed: 1) and the mean
@@ -400,24 +278,7 @@ markdown_table(["activation", "random pairs (max over classes)", "gradient ascen
 # ROC-AUC, with FullSort.
 
 # %%
-def plot_histograms(chosen):
-    figure, axes = plt.subplots(1, len(chosen), figsize=(5 * len(chosen), 3.0), squeeze=False)
-    for axis, record in zip(axes[0], chosen):
-        histogram = record["f_histogram"]
-        edges = np.asarray(histogram["edges"])
-        for group, color in (("train", "tab:blue"), ("test normal", "tab:green"), ("test anomalous", "tab:red")):
-            counts = np.asarray(histogram[group], dtype=float)
-            axis.stairs(counts / counts.sum(), edges, label=group, color=color, fill=group == "test anomalous",
-                        alpha=0.4 if group == "test anomalous" else 1.0)
-        axis.set(title=f"normal class {record['normal_class']} (ROC-AUC {100 * record['auc']:.1f})",
-                 xlabel="$f(x)$", ylabel="fraction")
-        axis.legend(fontsize=7)
-    figure.tight_layout()
-    return figure
-
-
-weakest = min(records, key=lambda r: r["auc"])
-plot_histograms([records[0]] + ([weakest] if weakest is not records[0] else []));
+companion_plots.f_histograms(records);
 
 # %% [markdown]
 # *Figure: histograms of $f$ (normalised per group) on the normal class's training images, its test
@@ -425,23 +286,7 @@ plot_histograms([records[0]] + ([weakest] if weakest is not records[0] else []))
 # ROC-AUC in the table (FullSort; budget as in the table).*
 
 # %%
-def share_above(record, group, threshold=0.0):
-    """The fraction of a histogram group whose bin lies above ``threshold`` (bins are narrow)."""
-    histogram = record["f_histogram"]
-    centres = np.convolve(histogram["edges"], [0.5, 0.5], mode="valid")
-    counts = np.asarray(histogram[group], dtype=float)
-    return counts[centres > threshold].sum() / counts.sum()
-
-
-def last_epoch_mean(run, key):
-    return np.mean([r["history"][key][-1] for r in run])
-
-
-markdown_table(["activation", "mean f on the last epoch's negatives", "Wasserstein estimate, last epoch",
-                "other digits with f > 0"],
-               [[name, f"{last_epoch_mean(run, 'f_negative'):.2f}", f"{last_epoch_mean(run, 'wasserstein'):.2f}",
-                 f"{100 * np.mean([share_above(r, 'test anomalous') for r in run]):.0f}%"]
-                for name, run in runs.items()])
+companion_tables.hkr_training_table(runs)
 
 # %% [markdown]
 # *Table: averaged over the classes, the mean of $f$ on the generated negatives of the last epoch,
@@ -464,14 +309,7 @@ markdown_table(["activation", "mean f on the last epoch's negatives", "Wasserste
 # `adlip.studies.hkr.SYNTHESIS`).
 
 # %%
-figure, axes = plt.subplots(len(records), 10, figsize=(10, 1.05 * len(records)), squeeze=False)
-for row, record in zip(axes, records):
-    for axis, image in zip(row, record["generated"]):
-        axis.imshow(np.asarray(image), cmap="gray", vmin=0, vmax=255)
-        axis.set_xticks([])
-        axis.set_yticks([])
-    row[0].set_ylabel(str(record["normal_class"]), rotation=0, labelpad=10)
-figure.tight_layout()
+companion_plots.generated_digits(records);
 
 # %% [markdown]
 # *Figure: one row per normal class, ten images made by Algorithm 1 ($T = 64$, $\eta = 1$, target
@@ -481,12 +319,7 @@ figure.tight_layout()
 # How far did the walks go? The starting noise is reproducible from the seed, so we can compare.
 
 # %%
-start = tf.random.Generator.from_seed(SYNTHESIS["seed"]).uniform(
-    (SYNTHESIS["n_samples"], 28, 28, 1), -1.0, 1.0).numpy()[..., 0]
-moved = [np.linalg.norm((np.asarray(r["generated"]) / 127.5 - 1 - start).reshape(len(start), -1), axis=1)
-         for r in records]
-print(f"L2 norm of the starting noise: {np.linalg.norm(start.reshape(len(start), -1), axis=1).mean():.1f}; "
-      f"distance the walks moved it: median {np.median(moved):.1f}, largest {np.max(moved):.1f}")
+print(companion_tables.synthesis_distances(hkr_study.synthesis_distances(records)))
 
 # %% [markdown]
 # At this budget the images stay noise. Each step of {eq}`eq-hkr-newton` with $\eta = 1$ closes a
@@ -506,17 +339,8 @@ print(f"L2 norm of the starting noise: {np.linalg.norm(start.reshape(len(start),
 # of changing 64 pixels by 0.1 each.
 
 # %%
-figure, axis = plt.subplots(figsize=(6, 3.6))
-mean_curves = {}
-for (name, run), color in zip(runs.items(), ("tab:blue", "tab:orange")):
-    for record in run:
-        radii, values = np.asarray(record["certified_auroc"]).T
-        axis.plot(radii, 100 * values, color=color, alpha=0.3, linewidth=1)
-    mean_curves[name] = 100 * np.mean([np.asarray(r["certified_auroc"])[:, 1] for r in run], axis=0)
-    axis.plot(radii, mean_curves[name], color=color, linewidth=2.5, label=f"{name}: mean over {len(run)} classes")
-axis.set(xlabel=r"L2 radius $\varepsilon$ ([-1, 1] pixel units)", ylabel="certified ROC-AUC (%)")
-axis.legend()
-figure.tight_layout()
+radii, mean_curves = hkr_study.mean_certified(runs)
+companion_plots.certified_curves(runs, radii, mean_curves);
 
 # %% [markdown]
 # *Figure: certified ROC-AUC {eq}`eq-hkr-certified-auc` of the MNIST classifiers against the L2
@@ -524,8 +348,7 @@ figure.tight_layout()
 # activation. Budget as in the table.*
 
 # %%
-markdown_table(["activation"] + [f"radius {eps:g}" for eps in radii],
-               [[name] + [f"{v:.1f}" for v in curve] for name, curve in mean_curves.items()])
+companion_tables.certified_table(radii, mean_curves)
 
 # %% [markdown]
 # *Table: the mean curves of the figure above (certified ROC-AUC in %).*

@@ -45,22 +45,15 @@ seed = 0
 
 # %%
 import adlip  # noqa: F401  (before TensorFlow: selects Keras 2, see the introduction)
-import matplotlib.pyplot as plt
-import numpy as np
 import tensorflow as tf
-from IPython.display import Markdown
 from myst_nb import glue
-from sklearn.decomposition import PCA
 
-from adlip.book import markdown_table
-from adlip import data
-from adlip.detectors.vae import SCORE_LABELS, SCORES, LipschitzVAE
+from adlip import companion_plots, companion_tables
+from adlip.detectors.vae import LipschitzVAE
 from adlip.studies import vae
-from adlip.metrics import lipschitz_gradient_ascent
-from adlip.profiles import get_profile
 
 tf.get_logger().setLevel("ERROR")   # every VAE compiles its own training step; TF warns about it
-budget = vae.vae_budget(profile)
+budget = vae.VAEBudget.resolve(profile)
 glue("vae_budget", budget.caption(), display=False)
 print(budget.caption())
 
@@ -110,14 +103,7 @@ print(budget.caption())
 # and an MNIST digit is mostly black background, which any decoder predicts almost perfectly.
 
 # %%
-def dark_fraction(name):
-    images = data.unit_images(name, "test", budget.n_test, seed)
-    return float((images < 0.05).mean())
-
-
-markdown_table(["test images", "pixels darker than 0.05"],
-               [[name, f"{100 * dark_fraction(key):.0f} %"] for name, key in
-                (("MNIST", "mnist"), ("Fashion-MNIST", "fashion_mnist"))])
+companion_tables.dark_pixels_table(vae.dark_fractions(budget, seed))
 
 # %% [markdown]
 # There is also a deeper reason. Lan and Dinh (2020) show that a density is a property of a
@@ -230,33 +216,11 @@ print("encoder constant M =", detector.lipschitz_constant, "(eq. 7 with m = 10)"
 # (the paper's section 5.2 and its ablation), and compute all three scores of each.
 
 # %%
-pairs = (("mnist", "fashion_mnist"), ("fashion_mnist", "mnist"))
-models = {"vanilla": None, "lipschitz": "auto", "lipschitz-1": 1.0}
-model_names = {"vanilla": "vanilla VAE", "lipschitz": "Lipschitz VAE, M = 5", "lipschitz-1": "Lipschitz VAE, M = 1"}
-results = {}
-for train, outlier in pairs:
-    for model, lipschitz in models.items():
-        results[(model, f"{train}_vs_{outlier}")] = vae.run_ood(train, outlier, lipschitz, budget, seed)
-seconds = sum(r["train_seconds"] for r in results.values())
-print(f"trained {len(results)} VAEs in {seconds:.0f} s")
-
+results = vae.run_both_ways(budget, seed)
+print(f"trained {len(results)} VAEs in {sum(r['train_seconds'] for r in results.values()):.0f} s")
 
 # %%
-def comparison_table(rows):
-    headers = ["train vs. outliers", "model", "score"]
-    for metric in ("AUROC", "AUPRC", "FPR80"):
-        headers += [f"{metric} ours", f"{metric} paper"]
-    body = []
-    for row in rows:
-        cells = [vae.describe_pair(row["pair"]), model_names[row["model"]], row["score"]]
-        for metric in ("auroc", "auprc", "fpr80"):
-            paper = row[f"{metric} (paper)"]
-            cells += [f"{row[f'{metric} (ours)']:.1f}", "" if paper is None else f"{paper:.2f}"]
-        body.append(cells)
-    return markdown_table(headers, body)
-
-
-comparison_table(vae.comparison_rows(results))
+companion_tables.vae_comparison_table(vae.comparison_rows(results))
 
 # %% [markdown]
 # ```{note}
@@ -267,24 +231,7 @@ comparison_table(vae.comparison_rows(results))
 # ```
 
 # %%
-def verdict(results):
-    """Sentences computed from this run's numbers (nothing here is typed in by hand)."""
-    def auroc(model, pair, score):
-        return 100 * results[(model, pair)]["metrics"][score]["auroc"]
-
-    fashion = "fashion_mnist_vs_mnist"
-    likelihood = auroc("vanilla", fashion, "log_likelihood")
-    hole = {model: auroc(model, fashion, "hole") for model in models}
-    lines = [f"* Trained on Fashion-MNIST, the vanilla VAE's likelihood gives AUROC {likelihood:.1f} on MNIST "
-             f"outliers ({'below' if likelihood < 50 else 'above'} chance; the paper: 54.03).",
-             f"* The hole indicator reaches {hole['lipschitz']:.1f} with M = 5, {hole['lipschitz-1']:.1f} with "
-             f"M = 1 and {hole['vanilla']:.1f} without a constraint (the paper: 99.69 with M = 5).",
-             f"* In the easy direction (MNIST vs. Fashion-MNIST) the likelihood already gives "
-             f"{auroc('vanilla', 'mnist_vs_fashion_mnist', 'log_likelihood'):.1f}."]
-    return Markdown("**What this run says.**\n\n" + "\n".join(lines))
-
-
-verdict(results)
+companion_tables.vae_verdict(results)
 
 # %% [markdown]
 # A constraint changes a network only where the network would otherwise be steeper. An unconstrained
@@ -302,30 +249,11 @@ verdict(results)
 # MNIST above (the paper's figure shows $M = 1$).
 
 # %%
-probe_sets = {"MNIST (inliers)": data.unit_images("mnist", "test", budget.n_test, seed),
-              "Fashion-MNIST": data.unit_images("fashion_mnist", "test", budget.n_test, seed + 1),
-              "dark (forged)": data.forged_images("dark", 200, seed),
-              "bright (forged)": data.forged_images("bright", 200, seed)}
-mnist_models = {model: results[(model, "mnist_vs_fashion_mnist")]["detector"] for model in models}
-means = {model: {name: d.encode(x)[0] for name, x in probe_sets.items()} for model, d in mnist_models.items()}
-
-
-def code_size_histograms(means):
-    fig, axes = plt.subplots(1, len(means), figsize=(4.2 * len(means), 3.4), sharey=True)
-    for ax, (model, sets) in zip(axes, means.items()):
-        top = max(np.abs(m).max() for m in sets.values())
-        bins = np.linspace(0, top, 40)
-        for name, m in sets.items():
-            ax.hist(np.abs(m).max(axis=1), bins=bins, density=True, histtype="step", lw=1.6, label=name)
-        ax.set(title=model_names[model], xlabel=r"$\|\mu(x)\|_\infty$")
-    axes[0].set_ylabel("density")
-    axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
+probes = vae.probe_sets(budget, seed)
+means = vae.probe_means(results, probes)
 
 # %% mystnb={"figure": {"name": "fig-vae-code-sizes", "caption": "Largest coordinate of the posterior mean for MNIST test images (the training data set), Fashion-MNIST and forged dark and bright images, under the three VAEs trained on MNIST. The paper's Figure 2 shows the same quantity. {glue:text}`vae_budget`"}}
-code_size_histograms(means);
+companion_plots.code_size_histograms(means);
 
 # %% [markdown]
 # How close do the codes come to the bound? Gradient ascent on the ratio
@@ -335,22 +263,7 @@ code_size_histograms(means);
 # spread of the images.
 
 # %%
-ascent_budget = get_profile(profile)
-images = np.concatenate(list(probe_sets.values()))
-flat = images.reshape(len(images), -1)
-rows = []
-for model, d in mnist_models.items():
-    estimate = lipschitz_gradient_ascent(d.encoder_, images, starts=ascent_budget.ascent_starts,
-                                         steps=ascent_budget.ascent_steps, seed=seed)
-    codes = np.concatenate(list(means[model].values()))
-    far = np.argmax(np.linalg.norm(codes - codes.mean(0), axis=1))
-    code_spread = np.linalg.norm(codes - codes[far], axis=1).max()
-    image_spread = np.linalg.norm(flat - flat[far], axis=1).max()
-    constant = d.lipschitz_constant
-    rows.append([model_names[model], "none" if constant is None else f"{constant:g}", f"{estimate.value:.2f}",
-                 f"{code_spread:.1f}", f"{image_spread:.1f}"])
-markdown_table(["model", "guaranteed M", "measured lower bound", "largest code distance",
-                "its images' largest distance"], rows)
+companion_tables.encoder_table(vae.encoder_constants(results, probes, means, profile, seed))
 
 # %% [markdown]
 # ```{note}
@@ -365,29 +278,10 @@ markdown_table(["model", "guaranteed M", "measured lower bound", "largest code d
 # principal components and colours them by the hole indicator {eq}`eq-vae-hole`.
 
 # %%
-lipschitz_run = results[("lipschitz", "mnist_vs_fashion_mnist")]   # scored on the same test images
-hole = np.r_[lipschitz_run["inlier_scores"]["hole"], lipschitz_run["outlier_scores"]["hole"]]
-codes = np.concatenate([means["lipschitz"]["MNIST (inliers)"], means["lipschitz"]["Fashion-MNIST"]])
-n_inliers = len(probe_sets["MNIST (inliers)"])
-plane = PCA(2, random_state=seed).fit(codes[:n_inliers]).transform(codes)
-
-
-def latent_plane(plane, hole, n_inliers):
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), sharex=True, sharey=True)
-    left.scatter(*plane[:n_inliers].T, s=5, alpha=0.5, color="tab:blue", label="MNIST (inliers)")
-    left.scatter(*plane[n_inliers:].T, s=5, alpha=0.5, color="tab:red", label="Fashion-MNIST (outliers)")
-    left.set(title="posterior means", xlabel="PC 1", ylabel="PC 2")
-    left.legend(fontsize=8, markerscale=3)
-    order = np.argsort(hole)
-    dots = right.scatter(*plane[order].T, c=np.log10(hole[order]), s=5, cmap="viridis")
-    fig.colorbar(dots, ax=right, label="log10 hole indicator")
-    right.set(title="coloured by the hole indicator", xlabel="PC 1")
-    fig.tight_layout()
-    return fig
-
+plane, hole, n_inliers = vae.latent_plane(results, means, probes, seed)
 
 # %% mystnb={"figure": {"name": "fig-vae-latent-plane", "caption": "Posterior means of the Lipschitz VAE (M = 5, trained on MNIST) for MNIST and Fashion-MNIST test images, projected onto the inliers' first two principal components (left), and the same points coloured by the hole indicator (right, log scale). {glue:text}`vae_budget`"}}
-latent_plane(plane, hole, n_inliers);
+companion_plots.latent_plane(plane, hole, n_inliers);
 
 # %% [markdown]
 # ## One-vs-rest on MNIST
@@ -397,10 +291,7 @@ latent_plane(plane, hole, n_inliers);
 # run the Lipschitz VAE ($M = 5$) on a few normal classes.
 
 # %%
-per_class = {c: vae.run_one_vs_rest(c, "auto", budget, seed) for c in budget.classes}
-markdown_table(["normal class", "training images"] + [f"AUROC {SCORE_LABELS[s]}" for s in SCORES],
-               [[c, r["n_train"]] + [f"{100 * r['metrics'][s]['auroc']:.1f}" for s in SCORES]
-                for c, r in per_class.items()])
+companion_tables.vae_one_vs_rest_table(vae.one_vs_rest_runs(budget, seed))
 
 # %% [markdown]
 # ```{note}
@@ -420,42 +311,11 @@ markdown_table(["normal class", "training images"] + [f"AUROC {SCORE_LABELS[s]}"
 # %%
 ablation = vae.run_decoder_ablation(budget, seed)
 
-
-def ablation_figure(rows):
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
-    for ax, score in zip(axes, ("hole", "importance")):
-        for outlier in dict.fromkeys(r["outlier"] for r in rows):
-            chosen = [r for r in rows if r["score"] == score and r["outlier"] == outlier]
-            ax.plot([r["decoder_lipschitz"] for r in chosen], [100 * r["auroc"] for r in chosen], "o-",
-                    label=outlier)
-        ax.set(xscale="log", title=SCORE_LABELS[score], xlabel="decoder Lipschitz constant")
-        ax.set_xticks(budget.decoder_constants, [f"{c:g}" for c in budget.decoder_constants])
-    axes[0].set_ylabel("AUROC (%)")
-    axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
 # %% mystnb={"figure": {"name": "fig-vae-ablation", "caption": "The decoder-smoothing ablation (the paper's Figure 3 at our scale): VAEs trained on Fashion-MNIST with an encoder constant M = 1 and the decoder constants on the x-axis, tested against several outlier sets. {glue:text}`vae_budget`"}}
-ablation_figure(ablation);
+companion_plots.ablation_figure(ablation, budget.decoder_constants);
 
 # %%
-def ablation_verdict(rows):
-    hole = {r["outlier"]: {} for r in rows}
-    for r in rows:
-        if r["score"] == "hole":
-            hole[r["outlier"]][r["decoder_lipschitz"]] = 100 * r["auroc"]
-    low, high = min(budget.decoder_constants), max(budget.decoder_constants)
-    falls = [name for name, by_constant in hole.items() if by_constant[low] < by_constant[high]]
-    lines = [f"* {name}: hole indicator AUROC {by_constant[high]:.1f} at decoder constant {high:g}, "
-             f"{by_constant[low]:.1f} at {low:g}." for name, by_constant in hole.items()]
-    lines.append(f"* The AUROC falls with the decoder's constant for {len(falls)} of {len(hole)} outlier sets "
-                 f"({', '.join(falls) if falls else 'none'}); the paper reports the hole indicator degrading as the "
-                 f"decoder's constant decreases.")
-    return Markdown("**What this run says.**\n\n" + "\n".join(lines))
-
-
-ablation_verdict(ablation)
+companion_tables.ablation_verdict(ablation, budget.decoder_constants)
 
 # %% [markdown]
 # ## Summary

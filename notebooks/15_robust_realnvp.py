@@ -42,40 +42,21 @@ profile = "quick"
 seed = 0
 lipschitz = 2.0          # K of every coupling network in RobustRealNVP (the class's default)
 anomaly_fraction = 0.1   # hidden anomalies in the image training sets (the paper's 10%)
+run_missing = True       # image records: True runs the missing ones, None only under smoke, False never
 
 # %%
-import time
-
 import adlip  # noqa: F401  (before TensorFlow: selects Keras 2)
-import matplotlib.pyplot as plt
-import numpy as np
 import tensorflow as tf
-from IPython.display import display
+from myst_nb import glue
 
-from adlip.book import markdown_table
-from adlip.data import CLASS_NAMES
-from adlip.detectors.base import Schedule
-from adlip.data import contaminated_one_vs_rest, two_moons
-from adlip.detectors.realnvp import RobustRealNVP, trimmed_negative_log_likelihood
+from adlip import companion_plots, companion_tables
 from adlip.reference.realnvp import PAPER_CIFAR10_AUC
-from adlip.metrics import lipschitz_gradient_ascent, lipschitz_lower_bound, roc_auc
-from adlip.profiles import get_profile
+from adlip.studies import realnvp
 
-budget = get_profile(profile)
+budget = realnvp.RealNVPBudget.resolve(profile)
 tf.get_logger().setLevel("ERROR")  # each fit traces its own training step; that is expected here
-# Budgets of this chapter per profile: two-moons epochs and training points, image epochs, the
-# normal classes and contamination kinds of the image experiments, a cap on the normal training
-# images per class, and the flow's size (smoke shrinks it: most of a tiny run is graph tracing).
-CHAPTER_BUDGET = {
-    "smoke": dict(moons_epochs=1, moons_points=256, image_epochs=1, mnist_classes=(0,), cifar_classes=(),
-                  kinds=("uniform",), image_train_size=256, network=dict(n_couplings=2, hidden=16, depth=2)),
-    "quick": dict(moons_epochs=30, moons_points=1000, image_epochs=10, mnist_classes=(0, 1), cifar_classes=(0,),
-                  kinds=("uniform", "clustered"), image_train_size=2000, network={}),
-    "full": dict(moons_epochs=100, moons_points=1000, image_epochs=100, mnist_classes=tuple(range(10)),
-                 cifar_classes=tuple(range(10)), kinds=("uniform", "clustered"), image_train_size=None,
-                 network={}),
-}[budget.name]
-CHAPTER_BUDGET
+glue("realnvp_budget", budget.caption(), display=False)
+print(budget.caption())
 
 # %% [markdown]
 # ## Density estimation with a flow
@@ -137,11 +118,7 @@ CHAPTER_BUDGET
 # get exactly zero gradient. The cell below checks this on ten made-up log-densities.
 
 # %%
-log_density = tf.Variable(np.linspace(-5.0, 0.0, 10, dtype=np.float32))
-with tf.GradientTape() as tape:
-    trimmed = trimmed_negative_log_likelihood(log_density, 0.2)
-markdown_table(["log-density", *np.round(log_density.numpy(), 2)],
-               [["gradient of the trimmed loss", *np.round(tape.gradient(trimmed, log_density).numpy(), 3)]])
+companion_tables.trimmed_gradient_table(*realnvp.trimmed_gradient(0.2))
 
 # %% [markdown]
 # The analysis behind it (the paper's Lemma 1) bounds the error of the trimmed mean gradient
@@ -181,24 +158,9 @@ markdown_table(["log-density", *np.round(log_density.numpy(), 2)],
 # | Real NVP | 0 | None |
 # | TrimRealNVP | $\epsilon$ | None |
 # | RobustRealNVP | $\epsilon$ | $K$ |
-
-# %%
-VARIANTS = {
-    "RealNVP": dict(trim_fraction=0.0, lipschitz=None),
-    "TrimRealNVP": dict(trim_fraction=None, lipschitz=None),
-    "RobustRealNVP": dict(trim_fraction=None, lipschitz=lipschitz),
-}
-
-
-def make_detector(variant, epsilon, **settings):
-    """One of the paper's three variants; ``epsilon`` is the trimmed fraction of the trimmed ones."""
-    options = dict(VARIANTS[variant])
-    if options["trim_fraction"] is None:
-        options["trim_fraction"] = epsilon
-    return RobustRealNVP(seed=seed, verbose=0, **options, **CHAPTER_BUDGET["network"], **settings)
-
-
-# %% [markdown]
+#
+# (`adlip.studies.realnvp.make_detector` builds each of them at the chapter's budget.)
+#
 # ## Two moons
 #
 # The paper's toy problem: normal points on two interleaved half circles, and 5% anomalies that
@@ -208,48 +170,20 @@ def make_detector(variant, epsilon, **settings):
 # the same kind) measures how well each density separates the two.
 
 # %%
-MOONS_SETTINGS = dict(dataset="tabular", schedule=Schedule(((CHAPTER_BUDGET["moons_epochs"], 1e-3),),
-                                                            batch_size=128))
-moons = {kind: two_moons(CHAPTER_BUDGET["moons_points"], 0.05, kind, seed=seed) for kind in ("uniform", "clustered")}
-moons_test = {kind: two_moons(2000, 0.1, kind, seed=seed + 1) for kind in moons}
-moons_models, moons_seconds = {}, {}
-for kind, (x, _) in moons.items():
-    for variant in VARIANTS:
-        started = time.perf_counter()
-        moons_models[kind, variant] = make_detector(variant, 0.05, **MOONS_SETTINGS).fit(x)
-        moons_seconds[kind, variant] = time.perf_counter() - started
-
+moons, moons_test, moons_models, moons_seconds = realnvp.fit_moons(budget, seed, lipschitz)
 
 # %%
-def plot_moons(kind):
-    """The contaminated data, then each variant's log-density on a grid (floored 12 nats below its peak)."""
-    x, is_anomaly = moons[kind]
-    xs, ys = np.meshgrid(np.linspace(-1.6, 2.6, 200), np.linspace(-1.1, 1.6, 200))
-    grid = np.column_stack([xs.ravel(), ys.ravel()]).astype(np.float32)
-    figure, axes = plt.subplots(1, 4, figsize=(13, 3.0), sharex=True, sharey=True)
-    axes[0].scatter(*x[is_anomaly == 0].T, s=3, c="tab:blue", label="normal")
-    axes[0].scatter(*x[is_anomaly == 1].T, s=6, c="tab:red", label="anomaly")
-    axes[0].set_title(f"training data ({kind} anomalies)")
-    axes[0].legend(loc="lower left", fontsize=7)
-    for axis, variant in zip(axes[1:], VARIANTS):
-        log_density = moons_models[kind, variant].score_samples(grid).reshape(xs.shape)
-        axis.contourf(xs, ys, np.maximum(log_density, log_density.max() - 12), levels=24, cmap="viridis")
-        axis.set_title(variant)
-    figure.tight_layout()
-    return figure
-
-
-plot_moons("uniform");
+companion_plots.moons_densities(moons["uniform"], "uniform",
+                                realnvp.moons_log_densities(moons_models, "uniform"));
 
 # %% [markdown]
 # *Figure: two moons with 5% uniform anomalies (red, left) and the log-densities that Real NVP,
 # TrimRealNVP and RobustRealNVP ($K$ = `lipschitz`) estimate from them (brighter = likelier; the
-# colour scale spans 12 nats below each model's peak). Budget: the chapter's `moons_epochs` epochs
-# at learning rate 1e-3, batch 128, the class's default network (6 couplings, 64 hidden units,
-# depth 3; smoke: 2, 16, 2), one seed.*
+# colour scale spans 12 nats below each model's peak). {glue:text}`realnvp_budget`*
 
 # %%
-plot_moons("clustered");
+companion_plots.moons_densities(moons["clustered"], "clustered",
+                                realnvp.moons_log_densities(moons_models, "clustered"));
 
 # %% [markdown]
 # *Figure: the same with 5% clustered anomalies (a blob at $(-0.9, -0.6)$, below the tip of the
@@ -260,12 +194,7 @@ plot_moons("clustered");
 # anomalies it was trained on, which is the unsupervised task itself).
 
 # %%
-rows = []
-for (kind, variant), model in moons_models.items():
-    x_test, y_test = moons_test[kind]
-    rows.append([kind, variant, f"{roc_auc(y_test, model.decision_function(x_test)):.3f}",
-                 f"{roc_auc(moons[kind][1], model.decision_scores_):.3f}", f"{moons_seconds[kind, variant]:.0f}"])
-markdown_table(["anomalies", "variant", "test ROC-AUC", "training ROC-AUC", "seconds"], rows)
+companion_tables.moons_table(realnvp.moons_scores(moons, moons_test, moons_models, moons_seconds))
 
 # %% [markdown]
 # ## Is the constraint really there?
@@ -278,15 +207,7 @@ markdown_table(["anomalies", "variant", "test ROC-AUC", "training ROC-AUC", "sec
 
 # %%
 robust = moons_models["clustered", "RobustRealNVP"]
-rows = []
-for index, (network, inputs) in enumerate(zip(robust.coupling_networks_,
-                                              robust.conditioner_inputs(moons["clustered"][0]))):
-    pairs = lipschitz_lower_bound(network, inputs, rounds=budget.lip_rounds, pairs_per_round=20_000, seed=seed)
-    ascent = lipschitz_gradient_ascent(network, inputs, starts=budget.ascent_starts,
-                                       steps=budget.ascent_steps, seed=seed)
-    upper = np.prod([np.linalg.svd(w, compute_uv=False)[0] for w in network.get_weights() if w.ndim == 2])
-    rows.append([index, f"{pairs.value:.3f}", f"{ascent.value:.3f}", f"{upper:.3f}", lipschitz])
-markdown_table(["coupling", "random pairs", "gradient ascent", "product of spectral norms", "K"], rows)
+companion_tables.coupling_table(realnvp.coupling_bounds(robust, moons["clustered"][0], profile, seed), lipschitz)
 
 # %% [markdown]
 # ## Contaminated images: MNIST and CIFAR-10
@@ -306,60 +227,17 @@ markdown_table(["coupling", "random pairs", "gradient ascent", "product of spect
 # CIFAR-10 table, which is shown beside ours as labelled reference only.
 
 # %%
-def contaminated_runs(dataset, classes):
-    """ROC-AUC of every variant on every (normal class, contamination kind)."""
-    records = []
-    schedule = Schedule(((CHAPTER_BUDGET["image_epochs"], 1e-3),), batch_size=256)
-    for normal_class in classes:
-        for kind in CHAPTER_BUDGET["kinds"]:
-            split = contaminated_one_vs_rest(dataset, normal_class, anomaly_fraction, kind, seed=seed,
-                                             train_size=CHAPTER_BUDGET["image_train_size"],
-                                             test_size=budget.test_size)
-            for variant in VARIANTS:
-                started = time.perf_counter()
-                model = make_detector(variant, anomaly_fraction, dataset=dataset, n_components=32,
-                                      schedule=schedule).fit(split.x_train)
-                records.append(dict(normal_class=normal_class, kind=kind, variant=variant,
-                                    auc=roc_auc(split.y_test, model.decision_function(split.x_test)),
-                                    seconds=time.perf_counter() - started, n_train=len(split.x_train)))
-    return records
-
-
-def auc_table(dataset, records, reference=None):
-    """One row per (class, kind); our ROC-AUC per variant, then the paper's where it has one."""
-    rows = []
-    for normal_class in sorted({r["normal_class"] for r in records}):
-        for kind in CHAPTER_BUDGET["kinds"]:
-            ours = {r["variant"]: r["auc"] for r in records if (r["normal_class"], r["kind"]) == (normal_class, kind)}
-            name = CLASS_NAMES[dataset][normal_class]
-            row = [name, kind] + [f"{ours[v]:.3f}" for v in VARIANTS]
-            if reference is not None:
-                paper = reference[kind][name]
-                row += [f"{paper['RealNVP'][0]:.3f}", f"{paper['RobustRealNVP'][0]:.3f}"]
-            rows.append(row)
-    headers = ["normal class", "anomalies", *VARIANTS]
-    if reference is not None:
-        headers += ["paper: RealNVP", "paper: RobustRealNVP"]
-    return markdown_table(headers, rows)
-
-
-mnist_records = contaminated_runs("mnist", CHAPTER_BUDGET["mnist_classes"])
-auc_table("mnist", mnist_records)
+mnist_records = realnvp.contaminated_records(profile, "mnist", seed, lipschitz, anomaly_fraction, run=run_missing)
+companion_tables.contaminated_table("mnist", mnist_records, budget)
 
 # %% [markdown]
 # *Table: MNIST one-vs-rest, 10% hidden anomalies, test ROC-AUC of $-\log \hat p$ on PCA-32
-# features. Budget: the chapter's `image_epochs` epochs at learning rate 1e-3, batch 256, at most
-# `image_train_size` normal training images per class (plus the anomalies), the profile's test
-# set, one seed. The paper has no MNIST one-vs-rest numbers (its MNIST row is the ODDS benchmark,
+# features. {glue:text}`realnvp_budget` The paper has no MNIST one-vs-rest numbers (its MNIST row is the ODDS benchmark,
 # digit 0 against digit 6: 0.820 for Real NVP, 0.818 for RobustRealNVP).*
 
 # %%
-if CHAPTER_BUDGET["cifar_classes"]:
-    cifar_records = contaminated_runs("cifar10", CHAPTER_BUDGET["cifar_classes"])
-    display(auc_table("cifar10", cifar_records, reference=PAPER_CIFAR10_AUC))
-else:
-    cifar_records = []
-    print(f"profile {budget.name!r} runs no CIFAR-10 classes")
+cifar_records = realnvp.contaminated_records(profile, "cifar10", seed, lipschitz, anomaly_fraction, run=run_missing)
+companion_tables.contaminated_table("cifar10", cifar_records, budget, reference=PAPER_CIFAR10_AUC)
 
 # %% [markdown]
 # *Table: CIFAR-10 one-vs-rest, 10% hidden anomalies, our ROC-AUC on PCA-32 features of
@@ -371,27 +249,7 @@ else:
 # and kind of contamination, with the paper's CIFAR-10 means over the same classes.
 
 # %%
-def mean_rows():
-    rows = []
-    for dataset, records in (("mnist", mnist_records), ("cifar10", cifar_records)):
-        for kind in CHAPTER_BUDGET["kinds"]:
-            chosen = [r for r in records if r["kind"] == kind]
-            if not chosen:
-                continue
-            means = [np.mean([r["auc"] for r in chosen if r["variant"] == v]) for v in VARIANTS]
-            row = [dataset, kind, len({r["normal_class"] for r in chosen}), *[f"{m:.3f}" for m in means]]
-            if dataset == "cifar10":
-                names = [CLASS_NAMES[dataset][c] for c in {r["normal_class"] for r in chosen}]
-                row += [f"{np.mean([PAPER_CIFAR10_AUC[kind][n][v][0] for n in names]):.3f}"
-                        for v in ("RealNVP", "RobustRealNVP")]
-            else:
-                row += ["-", "-"]
-            rows.append(row)
-    return rows
-
-
-markdown_table(["data set", "anomalies", "classes", *VARIANTS, "paper: RealNVP", "paper: RobustRealNVP"],
-               mean_rows())
+companion_tables.contaminated_means({"mnist": mnist_records, "cifar10": cifar_records}, budget, PAPER_CIFAR10_AUC)
 
 # %% [markdown]
 # *Table: mean test ROC-AUC over the normal classes run at this profile (budgets as above; the

@@ -269,5 +269,5 @@ def test_separates_real_mnist_ones_from_the_rest():
 def test_missing_mnist_records_name_the_command_that_writes_them(tmp_path):
     from adlip.studies.hkr import mnist_records
 
-    with pytest.raises(ValueError, match="python -m adlip.studies.hkr --profile quick"):
+    with pytest.raises(ValueError, match="python -m adlip study hkr --profile quick"):
         mnist_records("quick", classes=[3], results_dir=tmp_path, run=False)

@@ -196,11 +196,11 @@ def test_reference_table_is_complete_and_labelled():
 
 
 def test_budgets_and_forged_images():
-    smoke, quick = vae.vae_budget("smoke"), vae.vae_budget("quick")
+    smoke, quick = vae.VAEBudget.resolve("smoke"), vae.VAEBudget.resolve("quick")
     assert smoke.n_train < quick.n_train and smoke.epochs <= quick.epochs
     assert "epochs" in quick.caption() and "quick" in quick.caption()
     with pytest.raises(ValueError, match="unknown profile"):
-        vae.vae_budget("huge")
+        vae.VAEBudget.resolve("huge")
     dark, bright = data.forged_images("dark", 5), data.forged_images("bright", 5)
     assert dark.shape == (5, 28, 28, 1) and dark.max() <= 0.1 and bright.min() >= 0.9
     with pytest.raises(ValueError, match="forged"):

@@ -17,7 +17,7 @@ LAYERS = [
     ["adlip.detectors"],
     ["adlip.metrics", "adlip.robustness"],
     ["adlip.profiles", "adlip.records", "adlip.studies", "adlip.experiments", "adlip.decoders"],
-    ["adlip.tables", "adlip.plots", "adlip.reproduction"],
+    ["adlip.tables", "adlip.plots", "adlip.reproduction", "adlip.companion_tables", "adlip.companion_plots"],
     ["adlip.cli", "adlip.book", "adlip.__main__"],
 ]
 

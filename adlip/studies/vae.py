@@ -5,21 +5,23 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from adlip.data import one_vs_rest, unit_images
+from adlip.data import forged_images, one_vs_rest, unit_images
 from adlip.detectors.vae import DEFAULT_SCHEDULE, SCORE_LABELS, SCORES, LipschitzVAE
-from adlip.metrics import ood_metrics
+from adlip.metrics import lipschitz_gradient_ascent, ood_metrics
 from adlip.profiles import get_profile
+from adlip.studies.base import StudyBudget
+from adlip.studies.wording import size
 from adlip.reference.vae import PAPER_ABLATION, PAPER_ROW_OF, PAPER_TABLE2
 
 
 @dataclass(frozen=True)
-class VAEBudget:
+class VAEBudget(StudyBudget):
     """What the chapter's experiments cost at one profile (stated in every caption)."""
 
-    profile: str
     n_train: int | None          # training images per model (None: the whole training split)
     n_test: int | None           # test images per side (inliers, outliers); None: the whole test split
     epochs_scale: float          # times DEFAULT_SCHEDULE's 50 epochs (at least one per phase)
@@ -28,34 +30,28 @@ class VAEBudget:
     decoder_constants: tuple     # the ablation's decoder constants
     classes: tuple               # MNIST normal classes for one-vs-rest
 
+    PER_PROFILE: ClassVar[dict] = {
+        "smoke": dict(n_train=300, n_test=200, n_posterior_samples=16, n_importance_estimates=4,
+                      decoder_constants=(1.0, 10.0), classes=(0,)),
+        "quick": dict(n_train=4000, n_test=1000, n_posterior_samples=32, n_importance_estimates=4,
+                      decoder_constants=(1.0, 3.0, 10.0), classes=(0, 1)),
+        "full": dict(n_train=None, n_test=None, n_posterior_samples=100, n_importance_estimates=10,
+                     decoder_constants=PAPER_ABLATION["decoder_lipschitz"], classes=tuple(range(10))),
+    }
+
+    @classmethod
+    def from_profile(cls, profile) -> dict:
+        return dict(epochs_scale=profile.epochs_scale)
+
     @property
     def epochs(self) -> int:
         return DEFAULT_SCHEDULE.scaled(self.epochs_scale).total_epochs
 
     def caption(self) -> str:
-        train = "all" if self.n_train is None else f"{self.n_train}"
-        test = "all" if self.n_test is None else f"{self.n_test}"
-        return (f"Budget ({self.profile} profile): {train} training images, {self.epochs} epochs, batch "
-                f"{DEFAULT_SCHEDULE.batch_size}, {test} test images per side, {self.n_posterior_samples} posterior "
-                f"samples ({self.n_importance_estimates} importance estimates), one seed.")
-
-
-_BUDGETS = {
-    "smoke": dict(n_train=300, n_test=200, n_posterior_samples=16, n_importance_estimates=4,
-                  decoder_constants=(1.0, 10.0), classes=(0,)),
-    "quick": dict(n_train=4000, n_test=1000, n_posterior_samples=32, n_importance_estimates=4,
-                  decoder_constants=(1.0, 3.0, 10.0), classes=(0, 1)),
-    "full": dict(n_train=None, n_test=None, n_posterior_samples=100, n_importance_estimates=10,
-                 decoder_constants=PAPER_ABLATION["decoder_lipschitz"], classes=tuple(range(10))),
-}
-
-
-def vae_budget(profile="quick") -> VAEBudget:
-    """The chapter's budget under an adlip profile: its epochs scale plus the sizes above."""
-    profile = get_profile(profile)
-    if profile.name not in _BUDGETS:
-        raise ValueError(f"no VAE budget for profile {profile.name!r}; choose one of {sorted(_BUDGETS)}")
-    return VAEBudget(profile=profile.name, epochs_scale=profile.epochs_scale, **_BUDGETS[profile.name])
+        return (f"Budget ({self.profile} profile): {size(self.n_train)} training images, {self.epochs} epochs, "
+                f"batch {DEFAULT_SCHEDULE.batch_size}, {size(self.n_test)} test images per side, "
+                f"{self.n_posterior_samples} posterior samples ({self.n_importance_estimates} importance estimates), "
+                f"one seed.")
 
 
 def _detector(budget: VAEBudget, dataset: str, lipschitz, seed: int, decoder_lipschitz=None) -> LipschitzVAE:
@@ -85,7 +81,7 @@ def run_ood(train: str, outlier: str, lipschitz="auto", budget: VAEBudget | None
 
     Returns the fitted detector, {score: {metric: value}}, the raw scores and the timings.
     """
-    budget = vae_budget("quick") if budget is None else budget
+    budget = VAEBudget.resolve("quick") if budget is None else budget
     x_train = unit_images(train, "train", budget.n_train, seed)
     inliers = unit_images(train, "test", budget.n_test, seed)
     outliers = unit_images(outlier, "test", budget.n_test if budget.n_test else len(inliers), seed + 1)
@@ -98,7 +94,7 @@ def run_ood(train: str, outlier: str, lipschitz="auto", budget: VAEBudget | None
 
 def run_one_vs_rest(normal_class: int, lipschitz="auto", budget: VAEBudget | None = None, seed: int = 0) -> dict:
     """The thesis's one-vs-rest protocol on MNIST with the VAE: {score: {metric: value}} and the detector."""
-    budget = vae_budget("quick") if budget is None else budget
+    budget = VAEBudget.resolve("quick") if budget is None else budget
     split = one_vs_rest("mnist", normal_class, scaling="unit", train_size=budget.n_train,
                         test_size=None if budget.n_test is None else 2 * budget.n_test, seed=seed)
     detector = _detector(budget, "mnist", lipschitz, seed).fit(split.x_train)
@@ -115,7 +111,7 @@ def run_decoder_ablation(budget: VAEBudget | None = None, seed: int = 0, train: 
     One model per decoder constant, each scored against every outlier set. Returns one row per
     (decoder constant, outlier set, score) with the AUROC.
     """
-    budget = vae_budget("quick") if budget is None else budget
+    budget = VAEBudget.resolve("quick") if budget is None else budget
     x_train = unit_images(train, "train", budget.n_train, seed)
     inliers = unit_images(train, "test", budget.n_test, seed)
     outlier_sets = {name: unit_images(name, "test", budget.n_test or len(inliers), seed + 1) for name in outliers}
@@ -128,6 +124,79 @@ def run_decoder_ablation(budget: VAEBudget | None = None, seed: int = 0, train: 
                 rows.append({"decoder_lipschitz": constant, "outlier": name, "score": score,
                              "auroc": values["auroc"], "train_seconds": detector.train_seconds_})
     return rows
+
+
+# The chapter's Table 2 runs: both directions of MNIST and Fashion-MNIST, three models each.
+PAIRS = (("mnist", "fashion_mnist"), ("fashion_mnist", "mnist"))
+MODELS = {"vanilla": None, "lipschitz": "auto", "lipschitz-1": 1.0}   # model -> the encoder's constant
+MODEL_NAMES = {"vanilla": "vanilla VAE", "lipschitz": "Lipschitz VAE, M = 5", "lipschitz-1": "Lipschitz VAE, M = 1"}
+PROBE_TRAINING = "mnist_vs_fashion_mnist"   # the models whose codes the chapter probes
+
+
+def dark_fractions(budget: VAEBudget, seed: int = 0) -> dict:
+    """The share of pixels darker than 0.05 in ``budget.n_test`` test images of MNIST and of Fashion-MNIST."""
+    return {label: float((unit_images(name, "test", budget.n_test, seed) < 0.05).mean())
+            for label, name in (("MNIST", "mnist"), ("Fashion-MNIST", "fashion_mnist"))}
+
+
+def run_both_ways(budget: VAEBudget, seed: int = 0) -> dict:
+    """:func:`run_ood` for every pair of :data:`PAIRS` and model of :data:`MODELS`: {(model, pair): result}."""
+    results = {}
+    for train, outlier in PAIRS:
+        for model, lipschitz in MODELS.items():
+            results[(model, f"{train}_vs_{outlier}")] = run_ood(train, outlier, lipschitz, budget, seed)
+    return results
+
+
+def probe_sets(budget: VAEBudget, seed: int = 0) -> dict:
+    """The images whose codes the chapter looks at: MNIST inliers, Fashion-MNIST, forged dark and bright ones."""
+    return {"MNIST (inliers)": unit_images("mnist", "test", budget.n_test, seed),
+            "Fashion-MNIST": unit_images("fashion_mnist", "test", budget.n_test, seed + 1),
+            "dark (forged)": forged_images("dark", 200, seed),
+            "bright (forged)": forged_images("bright", 200, seed)}
+
+
+def probe_means(results: dict, probes: dict) -> dict:
+    """{model: {probe set: posterior means}} under the models trained on MNIST."""
+    return {model: {name: results[(model, PROBE_TRAINING)]["detector"].encode(x)[0] for name, x in probes.items()}
+            for model in MODELS}
+
+
+def encoder_constants(results: dict, probes: dict, means: dict, profile: str, seed: int = 0) -> list:
+    """Per MNIST model: its guaranteed constant, a gradient-ascent lower bound on all probe images, the
+    largest distance between one outlying code and any other, and the same images' distance in pixels."""
+    budget = get_profile(profile)
+    images = np.concatenate(list(probes.values()))
+    flat = images.reshape(len(images), -1)
+    rows = []
+    for model in MODELS:
+        detector = results[(model, PROBE_TRAINING)]["detector"]
+        estimate = lipschitz_gradient_ascent(detector.encoder_, images, starts=budget.ascent_starts,
+                                             steps=budget.ascent_steps, seed=seed)
+        codes = np.concatenate(list(means[model].values()))
+        far = np.argmax(np.linalg.norm(codes - codes.mean(0), axis=1))
+        rows.append({"model": model, "constant": detector.lipschitz_constant, "lower_bound": estimate.value,
+                     "code_spread": np.linalg.norm(codes - codes[far], axis=1).max(),
+                     "image_spread": np.linalg.norm(flat - flat[far], axis=1).max()})
+    return rows
+
+
+def latent_plane(results: dict, means: dict, probes: dict, seed: int = 0) -> tuple:
+    """The Lipschitz VAE's (M = 5) codes of MNIST and Fashion-MNIST test images on the inliers' first two
+    principal components, their hole indicators, and how many of them are inliers."""
+    from sklearn.decomposition import PCA
+
+    run = results[("lipschitz", PROBE_TRAINING)]   # scored on the same test images
+    hole = np.r_[run["inlier_scores"]["hole"], run["outlier_scores"]["hole"]]
+    codes = np.concatenate([means["lipschitz"]["MNIST (inliers)"], means["lipschitz"]["Fashion-MNIST"]])
+    n_inliers = len(probes["MNIST (inliers)"])
+    plane = PCA(2, random_state=seed).fit(codes[:n_inliers]).transform(codes)
+    return plane, hole, n_inliers
+
+
+def one_vs_rest_runs(budget: VAEBudget, seed: int = 0) -> dict:
+    """:func:`run_one_vs_rest` of the Lipschitz VAE (M by eq. 7) for every class of ``budget``."""
+    return {c: run_one_vs_rest(c, "auto", budget, seed) for c in budget.classes}
 
 
 def comparison_rows(results: dict) -> list:
