@@ -23,8 +23,9 @@
 # of a given size succeeds? The answer comes from the Lipschitz constant of the anomaly *score*
 # (not of the network), which we derive for each detector.
 #
-# The code lives in `adlip.robustness`; this chapter explains it and runs it on MNIST with normal
-# class 0 at the profile's budget.
+# The code lives in `adlip.robustness` (attacks and certificates), `adlip.studies.attacks` (the
+# study this chapter runs) and `adlip.robustness_views` (its tables and figures); this chapter
+# explains it and runs it on MNIST with normal class 0 at the profile's budget.
 
 # %% tags=["remove-cell"]
 import sys
@@ -41,58 +42,23 @@ seed = 0
 dataset = "mnist"      # "cifar10" runs the same chapter on CIFAR-10 (see the section on CIFAR-10)
 normal_class = 0
 results_dir = "results"   # where the run on the other data set is read from (and saved to)
-save_results = False      # True: save this run's results for the book (see the section on CIFAR-10)
+save_results = False      # True: save this run's record for the book (see the section on CIFAR-10)
 
 # %%
-import tempfile
-import time
-from pathlib import Path
-
 import adlip  # noqa: F401  (before TensorFlow: selects Keras 2)
-import matplotlib.pyplot as plt
-import numpy as np
 import tensorflow as tf
-from IPython.display import Markdown, display
+from IPython.display import display
 
-from adlip import experiments, robustness
-from adlip.book import markdown_table
-from adlip.data import CLASS_NAMES, one_vs_rest
-from adlip.detectors import DCAE, AnoGAN, DeepSVDD, OneClassHKR
-from adlip.studies.hkr import MNIST_BUDGETS
-from adlip.experiments import chosen_constant
-from adlip.metrics import roc_auc
-from adlip.profiles import get_profile
+from adlip import robustness_views as views
+from adlip.studies.attacks import ATTACKS, AttackBudget, AttackSpec, run_attacks, saved_record
 
-budget = get_profile(profile, dataset=dataset)  # CIFAR-10 has a budget of its own
 tf.get_logger().setLevel("ERROR")
-chapter_started = time.perf_counter()
-# The chapter's own budget per profile, on top of the profile's epochs: training images (the
-# quick profile's whole class does not fit this chapter's CPU budget: 2000 of them), test images
-# attacked per label (normal / anomalous), PGD steps, the budgets epsilon of each norm in "range
-# units" (see the threat model) and the certified radii. AnoGAN gets a smaller share of
-# everything, since each of its scores is a latent search: training images, training images
-# scored for its threshold, test images for its clean ROC-AUC, attacked images, steps and
-# budgets. The smoke run leaves out the Lipschitz AnoGAN (its huge dense generator alone takes
-# longer than the smoke budget).
-CHAPTER_BUDGET = {
-    "smoke": dict(train_size=256, attacked=24, steps=3, l2=(0.0, 0.5, 2.0), linf=(0.0, 0.02, 0.1),
-                  radii=np.r_[0, np.geomspace(1e-3, 2, 8)],
-                  anogan_lipschitz=False, anogan_train=256, anogan_train_scores=32, anogan_test=50,
-                  anogan_attacked=4, anogan_steps=2, anogan_l2=(0.0, 2.0), anogan_linf=(0.0, 0.1)),
-    "quick": dict(train_size=2000, attacked=100, steps=10, l2=(0.0, 0.25, 0.5, 1.0, 2.0, 4.0),
-                  linf=(0.0, 0.01, 0.02, 0.05, 0.1), radii=np.r_[0, np.geomspace(1e-3, 4, 40)],
-                  anogan_lipschitz=True, anogan_train=2000, anogan_train_scores=100, anogan_test=60,
-                  anogan_attacked=10, anogan_steps=5, anogan_l2=(0.0, 1.0, 4.0), anogan_linf=(0.0, 0.02, 0.1)),
-    "full": dict(train_size=None, attacked=500, steps=50, l2=(0.0, 0.25, 0.5, 1.0, 2.0, 4.0),
-                 linf=(0.0, 0.01, 0.02, 0.05, 0.1), radii=np.r_[0, np.geomspace(1e-3, 4, 80)],
-                 anogan_lipschitz=True, anogan_train=None, anogan_train_scores=500, anogan_test=1000,
-                 anogan_attacked=100, anogan_steps=20, anogan_l2=(0.0, 0.25, 0.5, 1.0, 2.0, 4.0),
-                 anogan_linf=(0.0, 0.01, 0.02, 0.05, 0.1)),
-}[budget.name]
-if budget.train_size is not None:   # a data set whose profile budget is smaller (CIFAR-10) keeps it
-    CHAPTER_BUDGET.update({key: min(CHAPTER_BUDGET[key] or budget.train_size, budget.train_size)
-                           for key in ("train_size", "anogan_train")})
-{k: v for k, v in CHAPTER_BUDGET.items() if k != "radii"}
+# The chapter's budget per profile, on top of the profile's epochs (CIFAR-10 has a smaller one):
+# training images, test images attacked per label, PGD steps, the budgets epsilon of each norm in
+# "range units" (see the threat model) and the certified radii; AnoGAN, each of whose scores is a
+# latent search, gets a smaller share of everything. Every table states it.
+budget = AttackBudget.resolve(profile, dataset)
+print(budget.caption())
 
 # %% [markdown]
 # ## The threat model
@@ -216,52 +182,11 @@ if budget.train_size is not None:   # a data set whose profile budget is smaller
 # no standard counterpart.
 
 # %%
-thesis_data = one_vs_rest(dataset, normal_class, scaling="gcn", train_size=CHAPTER_BUDGET["train_size"],
-                          test_size=budget.test_size, seed=1234)
-tanh_data = one_vs_rest(dataset, normal_class, scaling="tanh", train_size=CHAPTER_BUDGET["train_size"],
-                        test_size=budget.test_size, seed=1234)
-constants = {name: chosen_constant(dataset, name) for name in ("dcae", "deepsvdd-oc", "anogan")}
-print(f"{dataset}, normal class {normal_class} ({CLASS_NAMES[dataset][normal_class]}): "
-      f"{len(thesis_data.x_train)} training images, {len(thesis_data.x_test)} test images; K = {constants}")
-
-# %%
-common = dict(dataset=dataset, seed=seed, epochs_scale=budget.epochs_scale, verbose=0)
-cache = Path(tempfile.mkdtemp(prefix="adlip-attacks-"))   # one pretrained DCAE per variant, shared
-detectors, train_seconds = {}, {}
-
-
-def fit(name, detector, x):
-    started = time.perf_counter()
-    detectors[name] = detector.fit(x)
-    train_seconds[name] = time.perf_counter() - started
-
-
-def cached_dcae(lipschitz):
-    """The DCAE that pretrained Deep SVDD's variant ``lipschitz`` (read back from the shared cache)."""
-    for folder in sorted(cache.glob("dcae-*")):
-        dcae = DCAE.load(folder)
-        if dcae.lipschitz == lipschitz:
-            return dcae
-    raise ValueError(f"no cached DCAE with lipschitz={lipschitz}")
-
-
-for variant, k in (("standard", None), ("Lipschitz", constants["deepsvdd-oc"])):
-    for objective, short in (("one-class", "oc"), ("soft-boundary", "sb")):
-        fit(f"Deep SVDD {short}, {variant}",
-            DeepSVDD(lipschitz=k, objective=objective, pretrain_cache_dir=str(cache), **common), thesis_data.x_train)
-detectors["DCAE, standard"] = cached_dcae(None)
-fit("DCAE, Lipschitz", DCAE(lipschitz=constants["dcae"], **common), thesis_data.x_train)
-
-# %%
-gan_train = tanh_data.x_train[:CHAPTER_BUDGET["anogan_train"]]
-gan_variants = (("standard", None), ("Lipschitz", constants["anogan"]))
-for variant, k in gan_variants[:2 if CHAPTER_BUDGET["anogan_lipschitz"] else 1]:
-    fit(f"AnoGAN, {variant}", AnoGAN(lipschitz=k, latent_steps=budget.latent_steps,
-                                     train_score_size=CHAPTER_BUDGET["anogan_train_scores"],
-                                     orthogonalization=budget.gan_orthogonalization, **common), gan_train)
-hkr_options = dict(dict(epochs_scale=budget.epochs_scale), **MNIST_BUDGETS[budget.name])
-fit("one-class HKR, Lipschitz", OneClassHKR(dataset=dataset, seed=seed, verbose=0, **hkr_options), tanh_data.x_train)
-{name: f"{seconds:.0f} s" for name, seconds in train_seconds.items()}
+# Fits every detector, attacks it and certifies it (adlip.studies.attacks.run_attacks); with
+# save_results the study writes the record to results_dir/attacks/<profile>/ (and reads it back).
+spec = AttackSpec(dataset, normal_class, seed, profile)
+record = ATTACKS.records(profile, results_dir, run=True, specs=[spec])[0] if save_results else run_attacks(spec)
+print(views.data_summary(record))
 
 # %% [markdown]
 # The attacked test images: a seeded sample of `attacked` normal and as many anomalous test
@@ -269,55 +194,7 @@ fit("one-class HKR, Lipschitz", OneClassHKR(dataset=dataset, seed=seed, verbose=
 # The box of {eq}`eq-attack-ball` is the range of all training and test images of the scaling.
 
 # %%
-def family_of(name):
-    return name.split(",")[0]
-
-
-def attacked_sample(data, per_label, seed):
-    rng = np.random.default_rng(seed)
-    rows = np.concatenate([rng.choice(np.flatnonzero(data.y_test == label), per_label, replace=False)
-                           for label in (0, 1)])
-    return data.x_test[rows], data.y_test[rows]
-
-
-def setting(name):
-    """(images, labels, box, range width) for a detector: its scaling's data and units."""
-    tanh = family_of(name) in ("AnoGAN", "one-class HKR")
-    data = tanh_data if tanh else thesis_data
-    per_label = CHAPTER_BUDGET["anogan_attacked" if family_of(name) == "AnoGAN" else "attacked"]
-    x, y = attacked_sample(data, per_label, seed)
-    box = (-1.0, 1.0) if tanh else (float(min(data.x_train.min(), data.x_test.min())),
-                                    float(max(data.x_train.max(), data.x_test.max())))
-    return x, y, box, 2.0 if tanh else 1.0
-
-
-clean = {}
-for name, detector in detectors.items():
-    data = tanh_data if family_of(name) in ("AnoGAN", "one-class HKR") else thesis_data
-    size = CHAPTER_BUDGET["anogan_test"] if family_of(name) == "AnoGAN" else None   # each score is a search
-    rows = np.random.default_rng(seed).permutation(len(data.x_test))[:size]
-    clean[name] = roc_auc(data.y_test[rows], detector.decision_function(data.x_test[rows]))
-
-# What the rest of the chapter shows, as plain numbers: the figures and tables below are drawn
-# from it, for this run and for the run on the other data set saved at the end.
-results = dict(budget=dict(CHAPTER_BUDGET, dataset=dataset, n_test=len(thesis_data.x_test),
-                           epochs_scale=budget.epochs_scale),
-               detectors={name: dict(k=d.lipschitz, constant=robustness.score_lipschitz_constant(d),
-                                     clean_auc=clean[name], train_seconds=train_seconds.get(name),
-                                     width=setting(name)[3])
-                          for name, d in detectors.items()},
-               curves={}, certificates={})
-
-
-def detector_table(results):
-    return markdown_table(
-        ["detector", "K", "score constant L", "ROC-AUC (%)", "training (s)"],
-        [[name, "-" if d["k"] is None else f"{d['k']:g}", "none" if d["constant"] is None else f"{d['constant']:.4g}",
-          f"{100 * d['clean_auc']:.1f}", "-" if d["train_seconds"] is None else f"{d['train_seconds']:.0f}"]
-         for name, d in results["detectors"].items()])
-
-
-detector_table(results)
+views.detector_table(record)
 
 # %% [markdown]
 # *Table: the detectors, their networks' constant K, the derived constant L of the certified
@@ -330,42 +207,7 @@ detector_table(results)
 # ## Attack curves
 
 # %%
-started = time.perf_counter()
-for name, detector in detectors.items():
-    x, y, box, width = setting(name)
-    prefix = "anogan_" if family_of(name) == "AnoGAN" else ""
-    for norm in robustness.NORMS:
-        epsilons = np.asarray(CHAPTER_BUDGET[prefix + norm]) * width
-        steps = CHAPTER_BUDGET[prefix + "steps"]
-        curve = robustness.attack_curve(detector, x, y, epsilons, norm=norm, steps=steps, domain=box, seed=seed)
-        results["curves"].setdefault(name, {})[norm] = curve.to_dict()
-attack_seconds = time.perf_counter() - started
-print(f"attacks: {attack_seconds:.0f} s")
-
-# %%
-STYLE = {"standard": dict(color="tab:red", marker="o"), "Lipschitz": dict(color="tab:blue", marker="s")}
-
-
-def plot_curves(results, norm):
-    names = list(results["detectors"])
-    families = list(dict.fromkeys(family_of(name) for name in names))
-    figure, axes = plt.subplots(2, len(families), figsize=(2.9 * len(families), 5.2), sharey="row", squeeze=False)
-    for column, family in enumerate(families):
-        for name in (n for n in names if family_of(n) == family):
-            curve, variant = results["curves"][name][norm], name.split(", ")[1]
-            budgets = np.asarray(curve["epsilons"]) / results["detectors"][name]["width"]
-            axes[0, column].plot(budgets, 100 * np.asarray(curve["success_rate"]), label=variant, **STYLE[variant])
-            axes[1, column].plot(budgets, 100 * np.asarray(curve["auc"]), label=variant, **STYLE[variant])
-        axes[0, column].set_title(family)
-        axes[1, column].set_xlabel(rf"$\varepsilon$ ({norm}, range units)")
-    axes[0, 0].set_ylabel("attack success (%)")
-    axes[1, 0].set_ylabel("ROC-AUC under attack (%)")
-    axes[0, 0].legend()
-    figure.tight_layout()
-    return figure
-
-
-figure = plot_curves(results, "l2")
+figure = views.plot_curves(record, "l2")
 
 # %% [markdown]
 # *Figure: $L_2$ attacks. Top: the share of correctly classified test images that PGD
@@ -377,35 +219,20 @@ figure = plot_curves(results, "l2")
 # budgets `anogan_l2` and `anogan_linf`), as printed at the top.*
 
 # %%
-figure = plot_curves(results, "linf")
+figure = views.plot_curves(record, "linf")
 
 # %% [markdown]
 # *Figure: the same for $L_\infty$ attacks.*
 
 # %%
-def pair_table(results, norm, first, second, budgets):
-    """One row per detector: 'first / second' (both in %) of its attack curve at each budget."""
-    rows = []
-    for name, detector in results["detectors"].items():
-        curve, width = results["curves"][name][norm], detector["width"]
-        cells = {round(e / width, 6): f"{100 * a:.0f} / {100 * b:.0f}"
-                 for e, a, b in zip(curve["epsilons"], curve[first], curve[second])}
-        rows.append([name] + [cells.get(round(e, 6), "-") for e in budgets])
-    return markdown_table(["detector"] + [f"eps {e:g}" for e in budgets], rows)
-
-
-def curve_table(results, norm):
-    return pair_table(results, norm, "success_rate", "auc", results["budget"][norm])
-
-
-curve_table(results, "l2")
+views.curve_table(record, "l2")
 
 # %% [markdown]
 # *Table: the $L_2$ curves in numbers: attack success rate / ROC-AUC under attack, both in %, per
 # budget in range units (budget as in the figure; "-": a budget AnoGAN was not attacked with).*
 
 # %%
-curve_table(results, "linf")
+views.curve_table(record, "linf")
 
 # %% [markdown]
 # *Table: the same for $L_\infty$.*
@@ -413,7 +240,7 @@ curve_table(results, "linf")
 # The success rate mixes two attacks. Split into its parts, for the $L_2$ budgets:
 
 # %%
-pair_table(results, "l2", "false_alarm_rate", "evasion_rate", results["budget"]["l2"][1:])
+views.direction_table(record)
 
 # %% [markdown]
 # *Table: $L_2$ attacks, false alarms / evasions in %: of the normal test images below the
@@ -453,44 +280,7 @@ pair_table(results, "l2", "false_alarm_rate", "evasion_rate", results["budget"][
 # same quantities (accuracy and ROC-AUC under attack): the truth lies between them.
 
 # %%
-TABLE_RADII = (0.01, 0.1)
-radii = CHAPTER_BUDGET["radii"]
-for name, detector in detectors.items():
-    if robustness.score_lipschitz_constant(detector) is None:
-        continue
-    x, y, box, width = setting(name)
-    certificate = robustness.certify(detector, x)
-    correct = certificate.predictions == y
-    radius = certificate.radius[correct] / width   # of the correctly classified images, in range units
-    results["certificates"][name] = dict(
-        lipschitz=certificate.lipschitz, accuracy_clean=correct.mean(),
-        median_radius=np.median(radius), radius_90=np.quantile(radius, 0.9),
-        accuracy=robustness.certified_accuracy(y, certificate.scores, certificate.threshold,
-                                               certificate.lipschitz, radii * width),
-        auroc=robustness.certified_auroc_curve(y, certificate.scores, certificate.lipschitz, radii * width),
-        table_auroc=robustness.certified_auroc_curve(y, certificate.scores, certificate.lipschitz,
-                                                     np.asarray(TABLE_RADII) * width))
-
-
-def plot_certificates(results):
-    radii = np.asarray(results["budget"]["radii"])
-    figure, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharex=True)
-    for (name, result), color in zip(results["certificates"].items(), plt.cm.tab10.colors):
-        attacked = results["curves"][name]["l2"]
-        for axis, certified, under_attack in ((axes[0], result["accuracy"], attacked["accuracy"]),
-                                              (axes[1], result["auroc"], attacked["auc"])):
-            axis.plot(radii, 100 * np.asarray(certified), color=color, label=name)
-            axis.plot(results["budget"]["l2"], 100 * np.asarray(under_attack), color=color, linestyle="none",
-                      marker="o", markerfacecolor="none")
-    for axis, label in zip(axes, ("accuracy (%)", "ROC-AUC (%)")):
-        axis.set(xlabel="L2 radius (range units)", ylabel=label, xlim=(0, radii.max()))
-        axis.set_xscale("symlog", linthresh=radii[1])   # linear below the smallest positive radius, then logarithmic
-    axes[0].legend(fontsize=8)
-    figure.tight_layout()
-    return figure
-
-
-figure = plot_certificates(results)
+figure = views.plot_certificates(record)
 
 # %% [markdown]
 # *Figure: certified accuracy (left) and certified ROC-AUC (right) against the $L_2$ radius
@@ -500,15 +290,7 @@ figure = plot_certificates(results)
 # figures.*
 
 # %%
-def certificate_table(results):
-    rows = [[name, f"{c['lipschitz']:.4g}", f"{100 * c['accuracy_clean']:.1f}", f"{c['median_radius']:.3g}",
-             f"{c['radius_90']:.3g}"] + [f"{100 * value:.1f}" for value in c["table_auroc"]]
-            for name, c in results["certificates"].items()]
-    return markdown_table(["detector", "L", "accuracy (%)", "median certified radius", "90% quantile"]
-                          + [f"certified ROC-AUC at r = {r:g} (%)" for r in TABLE_RADII], rows)
-
-
-certificate_table(results)
+views.certificate_table(record)
 
 # %% [markdown]
 # *Table: certificates of the correctly classified attacked test images: median and 90% quantile
@@ -545,73 +327,8 @@ certificate_table(results)
 # chapter executed on CIFAR-10 shows MNIST's saved results here instead.)
 
 # %%
-def summary_table(results):
-    l2_budget, linf_budget = results["budget"]["l2"][-1], results["budget"]["linf"][-1]
-    rows = [[name, f"{100 * d['clean_auc']:.1f}", f"{100 * results['curves'][name]['l2']['false_alarm_rate'][-1]:.0f}",
-             f"{100 * results['curves'][name]['l2']['evasion_rate'][-1]:.0f}",
-             f"{100 * results['curves'][name]['linf']['success_rate'][-1]:.0f}"]
-            for name, d in results["detectors"].items()]
-    return markdown_table(["detector", "clean ROC-AUC (%)", f"L2 false alarms at eps {l2_budget:g} (%)",
-                           f"L2 evasions at eps {l2_budget:g} (%)", f"Linf success at eps {linf_budget:g} (%)"], rows)
-
-
-def half_budget(results, name, norm="l2"):
-    """The smallest budget (range units) at which the attack flips half of the correctly classified images."""
-    curve = results["curves"][name][norm]
-    budgets = np.asarray(curve["epsilons"]) / results["detectors"][name]["width"]
-    reached = np.flatnonzero(np.asarray(curve["success_rate"]) >= 0.5)
-    return budgets[reached[0]] if reached.size else None
-
-
-def comparison(results):
-    """Per family with both variants: clean ROC-AUC and the L2 budget that flips half the images."""
-    def budget_text(value):
-        return f"{value:g}" if value is not None else f"more than {results['budget']['l2'][-1]:g}"
-
-    lines = []
-    names = list(results["detectors"])
-    for family in dict.fromkeys(family_of(name) for name in names):
-        pair = [f"{family}, {variant}" for variant in ("standard", "Lipschitz")]
-        if not all(name in names for name in pair):
-            continue
-        (standard, lipschitz) = (results["detectors"][name] for name in pair)
-        lines.append(f"**{family}**: clean ROC-AUC {100 * standard['clean_auc']:.1f}% standard, "
-                     f"{100 * lipschitz['clean_auc']:.1f}% Lipschitz; half of the correctly classified images "
-                     f"are flipped within an L2 budget of {budget_text(half_budget(results, pair[0]))} (standard) "
-                     f"and {budget_text(half_budget(results, pair[1]))} (Lipschitz) range units.")
-    return Markdown("\n".join(f"* {line}" for line in lines))
-
-
-results["seconds"] = time.perf_counter() - chapter_started
-if save_results:
-    path = experiments.save_chapter_record("16_attacks_and_certificates", results, profile, dataset, normal_class,
-                                           seed, budget.to_dict(), results_dir)
-    print(f"saved to {path}")
-other = "cifar10" if dataset == "mnist" else "mnist"
-saved = experiments.load_chapter_record("16_attacks_and_certificates", profile, other, normal_class, seed,
-                                        results_dir)
-if saved is None:
-    display(Markdown(f"*No saved {other} results for profile `{profile}`, normal class {normal_class} and "
-                     f"seed {seed} in `{results_dir}`: run the command above to make them.*"))
-else:
-    other_results = saved["results"]
-    b = other_results["budget"]
-    display(Markdown(
-        f"**Budget of the saved run.** {other}, normal class {normal_class}, profile `{profile}`, seed {seed}: "
-        f"{b['train_size']} training images (AnoGAN {b['anogan_train']}), epochs scaled by {b['epochs_scale']:g}, "
-        f"{b['n_test']} test images for the clean ROC-AUC (AnoGAN {b['anogan_test']}); {b['attacked']} normal and "
-        f"as many anomalous images attacked with {b['steps']} PGD steps (AnoGAN {b['anogan_attacked']}, "
-        f"{b['anogan_steps']} steps); {other_results['seconds'] / 60:.0f} min in all. Saved by adlip "
-        f"{saved['adlip_version']} at commit `{saved['git_commit']}`."))
-    display(detector_table(other_results))
-    plot_curves(other_results, "l2")
-    plt.show()   # each figure in its place among the tables, not all at the end of the cell
-    plot_curves(other_results, "linf")
-    plt.show()
-    plot_certificates(other_results)
-    plt.show()
-    display(summary_table(other_results))
-    display(comparison(other_results))
+other = AttackSpec("cifar10" if dataset == "mnist" else "mnist", normal_class, seed, profile)
+views.show_saved_run(saved_record(other, results_dir), other, results_dir)
 
 # %% [markdown]
 # *On CIFAR-10, in order: the detectors (as in the first table), the $L_2$ and the $L_\infty$
@@ -632,9 +349,9 @@ else:
 # ## Summary
 
 # %%
-print(f"chapter: {results['seconds']:.0f} s")
-display(summary_table(results))
-comparison(results)
+print(f"chapter: {record['results']['seconds']:.0f} s, of which attacks {record['results']['attack_seconds']:.0f} s")
+display(views.summary_table(record))
+views.comparison(record)
 
 # %% [markdown]
 # *Table: the largest budgets of the attack figures, in numbers (same budget), then per family

@@ -17,7 +17,8 @@ LAYERS = [
     ["adlip.detectors"],
     ["adlip.metrics", "adlip.robustness"],
     ["adlip.profiles", "adlip.records", "adlip.studies", "adlip.experiments", "adlip.decoders"],
-    ["adlip.tables", "adlip.plots", "adlip.reproduction", "adlip.companion_tables", "adlip.companion_plots"],
+    ["adlip.tables", "adlip.plots", "adlip.reproduction", "adlip.companion_tables", "adlip.companion_plots",
+     "adlip.robustness_views"],
     ["adlip.cli", "adlip.book", "adlip.__main__"],
 ]
 
