@@ -156,3 +156,47 @@ def test_a_damaged_pretraining_cache_entry_is_rebuilt(tmp_path):
         again = DeepSVDD(**params).fit(x)
     np.testing.assert_array_equal(again.decision_function(x), first.decision_function(x))
     DCAE.load(entry)            # the entry was rebuilt whole
+
+
+# -- the classical baselines: parameters and training images, refitted on load -------------------
+
+def _fitted_baseline(tmp_path):
+    from adlip.detectors import OneClassSVMDetector
+
+    x = np.random.default_rng(1).normal(size=(60, 28, 28, 1))
+    detector = OneClassSVMDetector(nu=0.2, pca_variance=0.9).fit(x)
+    return detector, x, detector.save(tmp_path / "ocsvm")
+
+
+def test_a_saved_baseline_holds_no_pickle_and_loads_identically(tmp_path):
+    from adlip.detectors import load
+
+    detector, x, folder = _fitted_baseline(tmp_path)
+    assert sorted(p.name for p in folder.iterdir()) == ["detector.json", "training.npz"]
+    with np.load(folder / "training.npz", allow_pickle=False) as saved:   # plain arrays only
+        assert saved["x"].shape == (60, 28, 28, 1)
+    loaded = load(folder)
+    assert loaded.get_params() == detector.get_params()
+    np.testing.assert_array_equal(loaded.decision_function(x[:7]), detector.decision_function(x[:7]))
+
+
+def test_a_baseline_whose_training_images_changed_is_refused(tmp_path):
+    import pytest
+
+    from adlip.detectors import load
+
+    _, x, folder = _fitted_baseline(tmp_path)
+    np.savez_compressed(folder / "training.npz", x=x[::-1] + 0.5)
+    with pytest.raises(ValueError, match="other training scores"):
+        load(folder)
+
+
+def test_a_baseline_training_file_with_a_pickle_is_refused(tmp_path):
+    import pytest
+
+    from adlip.detectors import load
+
+    _, _, folder = _fitted_baseline(tmp_path)
+    np.savez(folder / "training.npz", x=np.array([{"not": "an array"}], dtype=object))
+    with pytest.raises(ValueError, match="pickle"):
+        load(folder)

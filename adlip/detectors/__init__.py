@@ -28,9 +28,14 @@ def make_detector(name: str, **params):
     return get_algorithm(name).factory(**params)
 
 
-def load(path) -> BaseDetector:
-    """Read a detector saved with ``detector.save(path)``, whatever its class."""
-    return BaseDetector.load(path)
+def load(path) -> Detector:
+    """Read a detector saved with ``detector.save(path)``, whatever its class (deep or baseline)."""
+    from pathlib import Path
+
+    from adlip.detectors.base import STATE_FILE, read_state_file, registered_class
+
+    path = Path(path)
+    return registered_class(read_state_file(path / STATE_FILE), path / STATE_FILE).load(path)
 
 
 __all__ = ["ALGORITHMS", "Algorithm", "AnoGAN", "BaseDetector", "COMPANIONS", "DCAE", "DETECTORS", "DeepSVDD", "Detector",

@@ -357,8 +357,8 @@ class BaseDetector(Detector):
         import adlip.layers  # noqa: F401  (and adlip's own)
 
         folder = Path(path)
-        document = _read_state_file(folder / STATE_FILE)
-        klass = _registered_class(document, folder / STATE_FILE)
+        document = read_state_file(folder / STATE_FILE)
+        klass = registered_class(document, folder / STATE_FILE)
         if not issubclass(klass, cls):
             raise ValueError(f"{folder} holds a {document['class']}, not a {cls.__name__}")
         params = {k: _from_json(v) for k, v in document["params"].items()}
@@ -385,13 +385,14 @@ def allow_loading(klass):
     """Let ``load`` build detectors of this class (adlip's own classes are added when they are
     defined; a decorator for a class of your own that you trust). Not to be confused with the
     algorithm registry (:mod:`adlip.detectors.registry`), which says what a record's name means."""
-    if not (isinstance(klass, type) and issubclass(klass, BaseDetector)):
-        raise ValueError(f"only BaseDetector subclasses can be loaded, got {klass!r}")
+    if not (isinstance(klass, type) and issubclass(klass, Detector)):
+        raise ValueError(f"only Detector subclasses can be loaded, got {klass!r}")
     LOADABLE_CLASSES[klass.__name__] = klass
     return klass
 
 
-def _read_state_file(path: Path) -> dict:
+def read_state_file(path: Path) -> dict:
+    """The JSON document a detector folder's state file holds, checked for its fields."""
     if not path.is_file():
         raise ValueError(f"{path.parent} holds no {STATE_FILE}; is it a folder written by detector.save()?")
     try:
@@ -404,7 +405,8 @@ def _read_state_file(path: Path) -> dict:
     return document
 
 
-def _registered_class(document: dict, path: Path):
+def registered_class(document: dict, path: Path):
+    """The class a state file names, looked up in :data:`LOADABLE_CLASSES` (never imported)."""
     name = document["class"]
     if name not in LOADABLE_CLASSES:
         raise ValueError(f"{path} names the class {name!r}, which is not one of adlip's detectors "

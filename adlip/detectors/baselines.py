@@ -4,12 +4,22 @@ Ruff et al. (2018) put these beside Deep SVDD; the book does the same so a reade
 deep detectors stand. They share the detectors' contract (fit returns self, higher score = more
 anomalous) and work on flattened images, optionally reduced by PCA fitted on the training images.
 
+Saving one keeps no fitted object: scikit-learn's trees and SVMs have no format but pickle, and a
+pickle runs code when it is read. ``save`` writes the parameters and the training images (a plain
+``.npz`` read without pickle); ``load`` fits again, which gives the same model bit for bit since
+every baseline is deterministic given its seed, and checks that by comparing the refitted training
+scores with the saved ones.
+
 The KDE is exact: a log-sum-exp over every training point. scikit-learn's tree-based
 ``KernelDensity`` was seen to misestimate log-densities by hundreds of nats far from the data,
 which is exactly where anomalies are. Its bandwidth is chosen without labels, by the held-out
 log-likelihood of a fifth of the training images.
 """
 from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
 
 import numpy as np
 from scipy.special import logsumexp
@@ -19,8 +29,16 @@ from sklearn.svm import OneClassSVM
 
 from adlip.checks import check_integer, check_number
 from adlip.data import INPUT_SHAPES, check_dataset_name
+from adlip.detectors.base import STATE_FILE, allow_loading, read_state_file, registered_class
 from adlip.detectors.contract import Detector
 from adlip.detectors.registry import ALGORITHMS, Algorithm, register
+
+
+TRAINING_FILE = "training.npz"
+
+
+def _digest(scores) -> str:
+    return hashlib.sha1(np.ascontiguousarray(scores, dtype=np.float64).tobytes()).hexdigest()
 
 
 class _FlatBaseline(Detector):
@@ -50,16 +68,57 @@ class _FlatBaseline(Detector):
             raise ValueError(f"images contain {int((~np.isfinite(X)).sum())} NaN or infinite pixels")
         return X.reshape(len(X), -1)
 
-    def _train(self, x) -> None:
-        if self.pca_variance is not None:
-            self.pca_ = PCA(n_components=self.pca_variance, random_state=self.seed).fit(x)
-        self._fit_features(self._features(x))
-
     def _features(self, x) -> np.ndarray:
         return x if self.pca_variance is None else self.pca_.transform(x)
 
     def _score(self, x) -> np.ndarray:
         return self._score_features(self._features(x))
+
+    def _train(self, x) -> None:
+        self.training_images_ = x
+        if self.pca_variance is not None:
+            self.pca_ = PCA(n_components=self.pca_variance, random_state=self.seed).fit(x)
+        self._fit_features(self._features(x))
+
+    # -- persistence: parameters and training images, refitted on load --
+    def save(self, path) -> Path:
+        """Write the fitted baseline to the folder ``path``: ``detector.json`` and ``training.npz``."""
+        self._check_fitted()
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        images = self.training_images_.reshape((-1, *INPUT_SHAPES[self.dataset]))
+        np.savez_compressed(folder / TRAINING_FILE, x=images)
+        document = {"class": type(self).__name__, "params": self.get_params(), "state": {}, "networks": {},
+                    "training": TRAINING_FILE, "training_scores_sha1": _digest(self.decision_scores_)}
+        (folder / STATE_FILE).write_text(json.dumps(document, indent=1))
+        return folder
+
+    @classmethod
+    def load(cls, path):
+        """Read a baseline written by ``save``: fit it again on its saved training images.
+
+        The class comes from adlip's own list (nothing named in the file is imported), the images
+        are read with ``allow_pickle=False``, and the refitted training scores must equal the saved
+        ones bit for bit (a different scikit-learn could fit differently: that is an error, not a
+        silent change of scores).
+        """
+        folder = Path(path)
+        document = read_state_file(folder / STATE_FILE)
+        klass = registered_class(document, folder / STATE_FILE)
+        if not issubclass(klass, cls):
+            raise ValueError(f"{folder} holds a {document['class']}, not a {cls.__name__}")
+        if document.get("training") != TRAINING_FILE or not (folder / TRAINING_FILE).is_file():
+            raise ValueError(f"{folder} has no {TRAINING_FILE}: a baseline is saved with its training images")
+        unknown = set(document["params"]) - set(klass().get_params())
+        if unknown:
+            raise ValueError(f"{folder / STATE_FILE} gives {klass.__name__} unknown parameters {sorted(unknown)}")
+        with np.load(folder / TRAINING_FILE, allow_pickle=False) as saved:
+            x = saved["x"]
+        detector = klass(**document["params"]).fit(x)
+        if _digest(detector.decision_scores_) != document.get("training_scores_sha1"):
+            raise ValueError(f"{folder}: refitting on the saved training images gave other training scores "
+                             "than the saved detector's (another scikit-learn version?); refusing to load it")
+        return detector
 
 
 class IsolationForestDetector(_FlatBaseline):
@@ -159,6 +218,8 @@ class KDEDetector(_FlatBaseline):
         return -gaussian_kde_log_density(features, self.train_features_, self.bandwidth_)
 
 
+for _klass in (IsolationForestDetector, OneClassSVMDetector, KDEDetector):
+    allow_loading(_klass)
 register(Algorithm("iforest", IsolationForestDetector, "Isolation Forest", "baseline", lipschitz="none"))
 register(Algorithm("ocsvm", OneClassSVMDetector, "OC-SVM", "baseline", lipschitz="none"))
 register(Algorithm("kde", KDEDetector, "KDE", "baseline", lipschitz="none"))

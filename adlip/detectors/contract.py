@@ -45,6 +45,12 @@ class Detector(BaseEstimator):
         return self._score(x)
 
     # -- the API --
+    def check_params(self):
+        """Validate the hyperparameters now (``fit`` does it too) and return ``self``: a command line or
+        a sweep refuses bad input this way before any data is loaded or any network built."""
+        self._check_params()
+        return self
+
     def fit(self, X, y=None):
         """Train on ``X`` (normal data; ``y`` is ignored) and score it. Returns ``self``."""
         self._check_params()

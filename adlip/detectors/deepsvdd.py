@@ -118,7 +118,9 @@ class DeepSVDD(BaseDetector):
                     batch_size=self.batch_size, verbose=self.verbose, orthogonalization=self.orthogonalization,
                     activation=self.activation, pooling=self.pooling)
 
-    def _pretrained_dcae(self, x: np.ndarray) -> DCAE:
+    def pretrained_dcae(self, x: np.ndarray) -> DCAE:
+        """The DCAE that pretrains this network, fitted on ``x``: read from ``pretrain_cache_dir`` when
+        an entry for the same DCAE parameters and images is there, else trained (and cached)."""
         dcae = self.pretrain_detector()
         if self.pretrain_cache_dir is None:
             return dcae.fit(x)
@@ -161,7 +163,7 @@ class DeepSVDD(BaseDetector):
         import tensorflow as tf
 
         self.pretrain_report_ = []
-        donor = self._pretrained_dcae(x) if self.pretrain else None
+        donor = self.pretrained_dcae(x) if self.pretrain else None
         self.network_ = architectures.build(self.architecture, lipschitz=self.lipschitz, seed=self.seed,
                                             orthogonalization=self.orthogonalization,
                                             activation=self.activation, pooling=self.pooling)
