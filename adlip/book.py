@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from adlip.profiles import PROFILES, get_profile
+from adlip.tables import markdown_table  # noqa: F401  (chapters import it from here too)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TOC_PATH = REPO_ROOT / "_toc.yml"
@@ -258,16 +259,6 @@ def build_book(executed_dir="_build/executed", out_dir="_build"):
     html = out_dir / "_build" / "html"
     print(f"HTML written to {html} (open {html / 'index.html'})")
     return html
-
-
-def markdown_table(headers, rows):
-    """A table for a notebook cell's output (rendered by Jupyter and by the book alike)."""
-    from IPython.display import Markdown
-
-    lines = ["| " + " | ".join(map(str, headers)) + " |",
-             "|" + "|".join(["---"] * len(headers)) + "|"]
-    lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
-    return Markdown("\n".join(lines))
 
 
 def parse_parameters(pairs):

@@ -67,7 +67,7 @@ def _option(text: str) -> tuple:
 
 # The commands users see. The worker command run-config (one sweep run in a child process) is left out
 # of every listing: it is an internal interface, not a promise.
-PUBLIC_COMMANDS = ("run", "sweep", "decoder-study")
+PUBLIC_COMMANDS = ("run", "sweep", "study", "decoder-study")
 
 
 def version() -> str:
@@ -146,6 +146,22 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
                        help="write records even if adlip/ has uncommitted changes (they are marked +dirty)")
     sweep.add_argument("--dry-run", action="store_true", help="list the runs still to do and stop")
 
+    named = commands.add_parser("study", help="write a study's missing records (any study of the book); "
+                                "reruns skip finished runs")
+    named.add_argument("name", nargs="?", metavar="NAME",
+                       help="the study (leave out, or --list, to list them with what each is)")
+    named.add_argument("--list", action="store_true", help="list the studies and stop")
+    named.add_argument("--profile", default="quick", choices=sorted(PROFILES),
+                       help="the budget profile; default quick")
+    named.add_argument("--results-dir", default=Path("results"), type=Path, metavar="DIR",
+                       help="records go to DIR/<study>/<profile>/; default results")
+    named.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="for the thesis's experiments: runs in parallel, one process each (default: "
+                            "one per core); other studies run one after another")
+    named.add_argument("--allow-dirty", action="store_true",
+                       help="write records even if adlip/ has uncommitted changes (they are marked +dirty)")
+    named.add_argument("--dry-run", action="store_true", help="list the runs still to do and stop")
+
     study = commands.add_parser("decoder-study",
                                 help="the SpectralConv2D decoder study (book chapter 19); reruns skip finished variants")
     study.add_argument("--profile", default="quick", choices=sorted(PROFILES),
@@ -178,7 +194,7 @@ def _run(args) -> int:
                                        args.seed, args.profile, args.epochs_scale,
                                        options=tuple(sorted(dict(args.option).items())))
         detector = experiments.make_detector(config)      # unknown options fail here, before training
-        getattr(detector, "_check_params", lambda: None)()  # and invalid values of known ones
+        detector.check_params()                           # and invalid values of known ones
     except (ValueError, TypeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -195,15 +211,25 @@ def _run(args) -> int:
     return 0
 
 
+def _usage_error(error) -> int:
+    print(f"error: {error}", file=sys.stderr)
+    return 2
+
+
+def _refuse_dirty_code(args) -> None:
+    """Records name the commit that made them: refuse uncommitted code unless --allow-dirty (or
+    --dry-run, which writes nothing)."""
+    if not args.dry_run:
+        experiments.check_clean_code(args.allow_dirty)
+
+
 def _sweep(args) -> int:
     try:
         workers, threads = experiments.parallelism(args.workers, args.threads)
         configs = experiments.grid(args.experiment, args.profile, args.dataset)
-        if not args.dry_run:
-            experiments.check_clean_code(args.allow_dirty)
+        _refuse_dirty_code(args)
     except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return _usage_error(error)
     if args.algorithm:
         configs = [c for c in configs if c.algorithm in args.algorithm]
     if args.normal_class:
@@ -239,6 +265,36 @@ def _sweep(args) -> int:
     return 1 if summary.failed else 0
 
 
+def _study(args) -> int:
+    from adlip.studies import catalog
+
+    if args.list or not args.name:
+        for name, study in catalog.STUDIES.items():
+            print(f"{name:>12}  {study.title}")
+        return 0
+    try:
+        study = catalog.get_study(args.name)
+        todo = study.missing(args.profile, args.results_dir)
+        workers, _ = experiments.parallelism(args.workers)
+        _refuse_dirty_code(args)
+    except ValueError as error:
+        return _usage_error(error)
+    if args.dry_run:
+        for spec in todo:
+            print(getattr(spec, "run_id", spec))
+        print(f"{len(todo)} of {len(study.grid(args.profile))} runs to do", file=sys.stderr)
+        return 0
+    try:
+        study.run_missing(args.profile, args.results_dir, workers=workers)
+    except KeyboardInterrupt:
+        print("study interrupted: finished records are kept; run the same command again to do the rest",
+              file=sys.stderr)
+        return 130
+    folder = study.folder(args.profile, args.results_dir)
+    print(f"{args.name} at {args.profile}: {len(todo)} runs done, records in {folder}")
+    return 0
+
+
 def _decoder_study(args) -> int:
     from adlip.studies import decoders
 
@@ -261,6 +317,8 @@ def main(argv=None) -> int:
         return _run(args)
     if args.command == "sweep":
         return _sweep(args)
+    if args.command == "study":
+        return _study(args)
     if args.command == "decoder-study":
         return _decoder_study(args)
     return experiments.run_config_main(args.config_json, args.record, args.cache_dir)

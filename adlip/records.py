@@ -23,8 +23,6 @@ from typing import TypedDict
 import numpy as np
 
 import adlip
-from adlip import data
-from adlip.profiles import get_profile
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -142,17 +140,27 @@ def _jsonable(value):
     return json.loads(json.dumps(value, default=default))
 
 
+def _record_value(value):
+    """A numpy value or a dataclass as plain JSON (anything else is a TypeError, not a silent repr)."""
+    if hasattr(value, "__dataclass_fields__"):
+        return asdict(value)
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.tolist()
+    raise TypeError(f"a record cannot hold a {type(value).__name__}: convert it to numbers, text or lists")
+
+
 def write_record(record: dict, path: Path, sort_keys: bool = True) -> None:
     """Write one record as one JSON line, atomically and durably.
 
     The line goes to a temporary file in the same folder, which is flushed to disk (fsync) and then
     renamed over ``path``: a crash or a full disk leaves either the old file or the new one, never
     half of one, and the temporary file is removed if the write fails. ``sort_keys=False`` keeps
-    the order of every dict, for records whose order means something.
+    the order of every dict, for records whose order means something. Numpy values and
+    dataclasses are written as plain JSON.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(record, sort_keys=sort_keys) + "\n"
+    line = json.dumps(record, sort_keys=sort_keys, default=_record_value) + "\n"
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=TEMPORARY_PREFIX, suffix=".jsonl")
     try:
         with os.fdopen(handle, "w") as stream:
@@ -261,6 +269,17 @@ def load_records(path, strict: bool = False) -> list:
     return records
 
 
+def read_record_file(path) -> list:
+    """The records in one file: a ``.json`` file holds one record, a ``.jsonl`` file one per line."""
+    path = Path(path)
+    if path.suffix == ".json":
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(record, dict):
+            raise ValueError(f"{path} does not hold a record (a JSON object)")
+        return [record]
+    return load_records(path)
+
+
 def records_frame(path, strict: bool = False):
     """The records under ``path`` as a pandas DataFrame: one row per record, its fields as columns.
 
@@ -270,37 +289,3 @@ def records_frame(path, strict: bool = False):
     import pandas as pd
 
     return pd.json_normalize(load_records(path, strict=strict), max_level=1, sep=".")
-
-
-# ------------------------------------------------------------------------------- chapter records
-
-def chapter_record_path(chapter: str, profile: str, dataset: str, normal_class: int = 0, seed: int = 0,
-                        results_dir="results") -> Path:
-    """Where a chapter run keeps its results: ``results_dir/chapters/<profile>/<chapter>-<dataset>-c<class>-s<seed>.json``."""
-    return Path(results_dir) / "chapters" / profile / f"{chapter}-{dataset}-c{normal_class}-s{seed}.json"
-
-
-def save_chapter_record(chapter: str, results: dict, profile: str, dataset: str, normal_class: int = 0,
-                        seed: int = 0, budget: dict | None = None, results_dir="results") -> Path:
-    """Save what one execution of a chapter measured, so that another execution can show it.
-
-    The book executes each chapter once, on one data set; a chapter executed again on another data
-    set (``dataset="cifar10"``, say) saves its results with this, and the book's execution renders
-    them from the committed file. The record carries the chapter's parameters, its budget and the
-    same provenance as a run record (adlip version, git commit, time).
-    """
-    get_profile(profile)
-    data.check_dataset_name(dataset)
-    data._check_class(dataset, normal_class)
-    record = dict(chapter=chapter, profile=profile, dataset=dataset, normal_class=int(normal_class),
-                  seed=int(seed), budget=_jsonable(budget or {}), results=_jsonable(results), **provenance())
-    path = chapter_record_path(chapter, profile, dataset, normal_class, seed, results_dir)
-    write_record(record, path, sort_keys=False)   # the chapter's tables keep their row order
-    return path
-
-
-def load_chapter_record(chapter: str, profile: str, dataset: str, normal_class: int = 0, seed: int = 0,
-                        results_dir="results") -> dict | None:
-    """The record :func:`save_chapter_record` wrote for these parameters, or None if there is none."""
-    path = chapter_record_path(chapter, profile, dataset, normal_class, seed, results_dir)
-    return json.loads(path.read_text()) if path.is_file() else None

@@ -82,7 +82,7 @@ seed = 0
 # %%
 import adlip
 from adlip import profiles
-from adlip.book import markdown_table
+from adlip.tables import markdown_table
 from adlip.data import CLASS_NAMES, INPUT_SHAPES, load_dataset
 
 print(f"adlip {adlip.__version__}; this run uses the {profile!r} profile with seed {seed}")

@@ -46,7 +46,7 @@ import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
 from adlip import plots
-from adlip.book import markdown_table
+from adlip.tables import markdown_table
 from adlip.data import CLASS_NAMES, one_vs_rest
 from adlip.metrics import roc_auc
 from adlip.profiles import get_profile

@@ -47,7 +47,7 @@ import numpy as np
 import tensorflow as tf
 
 from adlip import plots
-from adlip.book import markdown_table
+from adlip.tables import markdown_table
 from adlip.data import one_vs_rest
 from adlip.metrics import roc_auc
 from adlip.profiles import get_profile

@@ -46,7 +46,7 @@ import tensorflow as tf
 from sklearn.decomposition import PCA
 
 from adlip import plots
-from adlip.book import markdown_table
+from adlip.tables import markdown_table
 from adlip.data import one_vs_rest
 from adlip.metrics import roc_auc
 from adlip.profiles import get_profile

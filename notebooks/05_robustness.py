@@ -45,7 +45,7 @@ import numpy as np
 import tensorflow as tf
 
 from adlip import plots
-from adlip.book import markdown_table
+from adlip.tables import markdown_table
 from adlip.data import load_dataset
 from adlip.metrics import lipschitz_gradient_ascent, lipschitz_lower_bound
 from adlip.profiles import get_profile

@@ -43,7 +43,7 @@ import tensorflow as tf
 from scipy.special import binom
 
 from adlip import plots
-from adlip.book import markdown_table
+from adlip.tables import markdown_table
 from adlip.metrics import lipschitz_gradient_ascent, lipschitz_lower_bound
 from adlip.profiles import get_profile
 

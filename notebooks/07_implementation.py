@@ -47,7 +47,7 @@ from IPython.display import Markdown, display
 import adlip  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow)
 import tensorflow as tf
 from adlip import architectures, metrics
-from adlip.book import markdown_table
+from adlip.tables import markdown_table
 from adlip.detectors import DETECTORS
 from adlip.profiles import get_profile
 

@@ -53,7 +53,7 @@ from sklearn.decomposition import PCA
 from sklearn.neighbors import KernelDensity
 
 from adlip import experiments, reference, tables
-from adlip.book import markdown_table
+from adlip.tables import markdown_table
 from adlip.data import CLASS_NAMES, one_vs_rest
 from adlip.detectors.baselines import gaussian_kde_log_density
 from adlip.profiles import get_profile

@@ -50,7 +50,7 @@ import numpy as np
 from IPython.display import Markdown, display
 
 from adlip import experiments, reproduction, tables
-from adlip.book import markdown_table
+from adlip.tables import markdown_table
 from adlip.studies import hkr
 
 records = {name: experiments.records_for(name, profile, results_dir, run=run_missing, workers=workers)

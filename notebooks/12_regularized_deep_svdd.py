@@ -43,7 +43,7 @@ import adlip  # noqa: F401  (before TensorFlow: selects Keras 2, see the introdu
 import tensorflow as tf
 from myst_nb import glue
 
-from adlip import companion_plots, companion_tables
+from adlip.views import companion_plots, companion_tables
 from adlip.studies import regsvdd as regsvdd_study
 
 tf.get_logger().setLevel("ERROR")   # every model compiles its own training step; TF warns about it

@@ -49,7 +49,7 @@ import adlip  # noqa: F401  (before TensorFlow: selects Keras 2)
 import tensorflow as tf
 from myst_nb import glue
 
-from adlip import companion_plots, companion_tables
+from adlip.views import companion_plots, companion_tables
 from adlip.reference.hkr import PAPER_MNIST_SETTINGS
 from adlip.studies import hkr as hkr_study
 

@@ -48,7 +48,7 @@ import adlip  # noqa: F401  (before TensorFlow: selects Keras 2, see the introdu
 import tensorflow as tf
 from myst_nb import glue
 
-from adlip import companion_plots, companion_tables
+from adlip.views import companion_plots, companion_tables
 from adlip.detectors.vae import LipschitzVAE
 from adlip.studies import vae
 

@@ -24,7 +24,7 @@
 # (not of the network), which we derive for each detector.
 #
 # The code lives in `adlip.robustness` (attacks and certificates), `adlip.studies.attacks` (the
-# study this chapter runs) and `adlip.robustness_views` (its tables and figures); this chapter
+# study this chapter runs) and `adlip.views.attacks` (its tables and figures); this chapter
 # explains it and runs it on MNIST with normal class 0 at the profile's budget.
 
 # %% tags=["remove-cell"]
@@ -49,7 +49,7 @@ import adlip  # noqa: F401  (before TensorFlow: selects Keras 2)
 import tensorflow as tf
 from IPython.display import display
 
-from adlip import robustness_views as views
+from adlip.views import attacks as views
 from adlip.studies.attacks import ATTACKS, AttackBudget, AttackSpec, run_attacks, saved_record
 
 tf.get_logger().setLevel("ERROR")

@@ -63,7 +63,7 @@ import numpy as np
 from IPython.display import Markdown, display
 
 from adlip import metrics, plots
-from adlip.book import markdown_table
+from adlip.tables import markdown_table
 from adlip.data import one_vs_rest
 from adlip.detectors import DCAE, DeepSVDD
 from adlip.profiles import get_profile

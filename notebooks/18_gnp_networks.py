@@ -55,31 +55,15 @@ save_results = False           # True: save this run's results for the book (see
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from adlip import experiments, metrics, plots
-from adlip.book import markdown_table
-from adlip.data import one_vs_rest
-from adlip.detectors import DCAE, DeepSVDD
-from adlip.experiments import chosen_constant
-from adlip.profiles import get_profile
+import adlip  # noqa: F401  (before TensorFlow: selects Keras 2)
+from adlip.studies.gnp import GNP, GNPRun, budget_text, run_gnp
+from adlip.views.gnp import results_figure, results_table, statements
 
 import tensorflow as tf  # noqa: E402  (after adlip, which selects Keras 2)
 
 tf.get_logger().setLevel("ERROR")   # models are traced again for new input shapes; TF's notices would fill the page
 
-budget = get_profile(profile, dataset=dataset)  # CIFAR-10 has a budget of its own
-seconds = seconds_per_estimator or (0.5 if profile == "smoke" else 5.0)
-split = one_vs_rest(dataset, normal_class, train_size=budget.train_size, test_size=budget.test_size, seed=1234)
-
-
-def budget_text(dataset, n_train, n_test, epochs_scale, seconds):
-    return (f"Profile `{profile}`: {dataset} normal class {normal_class}, {n_train} training images, {n_test} "
-            f"test images, epochs scaled by {epochs_scale:g} of the thesis's schedules, seed {seed}; "
-            f"{seconds:g} s per Lipschitz estimator.")
-
-
-chapter_budget = dict(n_train=len(split.x_train), n_test=len(split.x_test), epochs_scale=budget.epochs_scale,
-                      seconds=seconds)
-display(Markdown("**Budget.** " + budget_text(dataset, **chapter_budget)))
+run = GNPRun(dataset, normal_class, seed, profile, seconds_per_estimator)   # the study's one run
 
 # %% [markdown]
 # ## Four detectors, two kinds of layers
@@ -88,44 +72,14 @@ display(Markdown("**Budget.** " + budget_text(dataset, **chapter_budget)))
 # ReLU and max pooling, once with GroupSort2 and L2-norm pooling.
 
 # %%
-VARIANTS = {"leaky ReLU + max pooling": {}, "GroupSort2 + L2-norm pooling": dict(activation="groupsort2",
-                                                                                 pooling="l2norm")}
-FAMILIES = {"DCAE": (DCAE, "dcae"), "Deep SVDD (one-class)": (DeepSVDD, "deepsvdd-oc")}
-ESTIMATORS = ("test pairs", "gradient ascent", "upper bound")
-
-results = []   # one row per detector and kind of layers
-for family, (detector_class, algorithm) in FAMILIES.items():
-    k = chosen_constant(dataset, algorithm)
-    for variant, layers in VARIANTS.items():
-        detector = detector_class(dataset=dataset, lipschitz=k, seed=seed, verbose=0,
-                                  epochs_scale=budget.epochs_scale, **layers).fit(split.x_train)
-        inputs = detector.lipschitz_inputs(split.x_test, seed=seed)
-        domain = (float(split.x_test.min()), float(split.x_test.max()))
-        estimates = metrics.compare_lipschitz_estimators(detector.lipschitz_network, inputs, seconds=seconds,
-                                                         domain=domain, seed=seed)
-        auc = metrics.roc_auc(split.y_test, detector.decision_function(split.x_test))
-        results.append(dict(family=family, layers=variant, k=k, auc=auc,
-                            **{name: estimates[name] for name in ESTIMATORS}))
-
-
-def results_table(results):
-    rows = [[r["family"], r["layers"], f"{r['k']:g}", f"{100 * r['auc']:.1f}", f"{r['test pairs']:.3g}",
-             f"{r['gradient ascent']:.3g}", f"{r['upper bound']:.3g}", f"{r['gradient ascent'] / r['k']:.1%}"]
-            for r in results]
-    return markdown_table(["detector", "layers", "K", "ROC-AUC (%)", "test-pair bound", "gradient-ascent bound",
-                           "product bound", "ascent / K"], rows)
-
-
-def results_figure(results):
-    labels = [f"{r['family']}\n{r['layers']}" for r in results]
-    return plots.estimator_bars({label: {name: r[name] for name in ESTIMATORS} for label, r in zip(labels, results)},
-                                {label: r["k"] for label, r in zip(labels, results)})
-
-
-results_table(results)
+record = run_gnp(run)   # trains the four networks and measures them (adlip.studies.gnp)
+rows = record["results"]["rows"]
+display(Markdown("**Budget.** " + budget_text(dataset, normal_class, seed, profile,
+                                               **record["results"]["chapter_budget"])))
+results_table(rows)
 
 # %%
-fig = results_figure(results)
+fig = results_figure(rows)
 
 # %% [markdown]
 # ```{note}
@@ -139,19 +93,7 @@ fig = results_figure(results)
 # The statements are computed from the table.
 
 # %%
-def statements(results):
-    lines = []
-    for family in dict.fromkeys(r["family"] for r in results):
-        thesis, gnp = (next(r for r in results if r["family"] == family and r["layers"] == v) for v in VARIANTS)
-        lines.append(
-            f"**{family}** (K = {thesis['k']:g}): ROC-AUC {100 * thesis['auc']:.1f}% with the thesis's layers, "
-            f"{100 * gnp['auc']:.1f}% with GroupSort2 and L2-norm pooling; gradient ascent finds "
-            f"{thesis['gradient ascent'] / thesis['k']:.1%} of K against {gnp['gradient ascent'] / gnp['k']:.1%}, "
-            f"and the product bound is {thesis['upper bound']:.3g} against {gnp['upper bound']:.3g}.")
-    return Markdown("\n".join(f"* {line}" for line in lines))
-
-
-statements(results)
+statements(rows)
 
 # %% [markdown]
 # (sec-gnp-other-dataset)=
@@ -171,17 +113,15 @@ statements(results)
 # results. A chapter executed on CIFAR-10 shows MNIST's saved results here instead.
 
 # %%
-other = "cifar10" if dataset == "mnist" else "mnist"
+other = GNPRun("cifar10" if dataset == "mnist" else "mnist", normal_class, seed, profile)
 if save_results:
-    path = experiments.save_chapter_record("18_gnp_networks", dict(rows=results, chapter_budget=chapter_budget),
-                                           profile, dataset, normal_class, seed, budget.to_dict(), results_dir)
-    print(f"saved to {path}")
-saved = experiments.load_chapter_record("18_gnp_networks", profile, other, normal_class, seed, results_dir)
-if saved is None:
-    display(Markdown(f"*No saved {other} results for profile `{profile}`, normal class {normal_class} and "
-                     f"seed {seed} in `{results_dir}`: run the command above to make them.*"))
+    print(f"saved to {GNP.save(record, run, results_dir)}")
+if GNP.missing(profile, results_dir, specs=[other]):
+    display(Markdown(f"*No saved {other.dataset} results for profile `{profile}`, normal class {normal_class} and "
+                     f"seed {seed} in `{GNP.folder(profile, results_dir)}`: run the command above to make them.*"))
 else:
-    display(Markdown(f"**Budget.** {budget_text(other, **saved['results']['chapter_budget'])} "
+    [saved] = GNP.records(profile, results_dir, run=False, specs=[other])
+    display(Markdown(f"**Budget.** {budget_text(other.dataset, normal_class, seed, profile, **saved['results']['chapter_budget'])} "
                      f"Saved by adlip {saved['adlip_version']} at commit `{saved['git_commit']}`."))
     display(results_table(saved["results"]["rows"]))
     results_figure(saved["results"]["rows"])

@@ -54,7 +54,7 @@ from IPython.display import Markdown, display
 
 from adlip import architectures, data, experiments, metrics, plots
 from adlip.studies import decoders
-from adlip.book import markdown_table
+from adlip.tables import markdown_table
 from adlip.profiles import get_profile
 
 import tensorflow as tf  # noqa: E402  (after adlip, which selects Keras 2)
@@ -357,5 +357,6 @@ markdown_table(["claim", f"holds at profile {profile}"], [[claim, "yes" if ok el
 # detector = DCAE(dataset="mnist", lipschitz=100, decoder="operatorconv").fit(x_train)
 # ```
 #
-# To rerun the study at another budget or on another class:
-# `python -m adlip decoder-study --profile quick --out results/decoders/quick [--normal-class N]`.
+# To rerun the study at another budget: `python -m adlip study decoders --profile quick` (records in
+# `results/decoders/quick/`); on another class:
+# `python -m adlip decoder-study --profile quick --out results/decoders/quick --normal-class N`.

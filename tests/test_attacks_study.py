@@ -93,7 +93,7 @@ def _draw_everything(record):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from adlip import robustness_views as views
+    from adlip.views import attacks as views
 
     budget_text = views.caption(record)
     tables = [views.detector_table(record), views.curve_table(record, "l2"), views.curve_table(record, "linf"),

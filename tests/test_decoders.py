@@ -155,6 +155,7 @@ def test_study_records_resume_and_refuse_another_profile(tmp_path, monkeypatch):
     calls = []
 
     def fake_run(variant, dataset, normal_class, profile, seed):
+        variant = decoders.get_variant(variant)
         calls.append(variant.name)
         return dict(variant=vars(variant) | {}, profile=profile, auc=0.5)
 
@@ -187,7 +188,7 @@ def test_run_variant_measures_a_smoke_run():
 
 
 def test_study_records_name_the_command_when_records_are_missing(tmp_path):
-    with pytest.raises(ValueError, match="python -m adlip decoder-study --profile quick"):
+    with pytest.raises(ValueError, match="python -m adlip study decoders --profile quick"):
         decoders.study_records("quick", tmp_path, run=False)
 
 
@@ -195,7 +196,7 @@ def test_cli_runs_the_study_and_rejects_unknown_variants(tmp_path, monkeypatch, 
     from adlip import cli
 
     def fake_run(variant, dataset, normal_class, profile, seed):
-        return dict(variant=vars(variant), profile=profile, auc=0.75, train_mse=0.01, decoder_share=1.0)
+        return dict(variant=vars(decoders.get_variant(variant)), profile=profile, auc=0.75, train_mse=0.01, decoder_share=1.0)
 
     monkeypatch.setattr(decoders, "run_variant", fake_run)
     assert cli.main(["decoder-study", "--profile", "smoke", "--out", str(tmp_path), "--variant", "blur"]) == 2

@@ -10,8 +10,9 @@ import sys
 
 import pytest
 
-from adlip import experiments, records
+from adlip import experiments, records, sweeps
 from adlip.experiments import RunConfig
+from adlip.profiles import PHASES
 
 REAL_DATA = os.environ.get("ADLIP_DATA_DIR")
 pytestmark = pytest.mark.skipif(
@@ -89,13 +90,13 @@ def test_sweep_resumes_and_records_failures(tmp_path, monkeypatch):
             raise RuntimeError("simulated failure")
         return real_run_one(config, **kwargs)
 
-    monkeypatch.setattr(experiments, "run_one", flaky)
+    monkeypatch.setattr(sweeps, "run_one", flaky)
     summary = experiments.sweep(configs, tmp_path, workers=0, progress=False)
     assert len(summary.done) == 2 and len(summary.failed) == 1
     failed = experiments.load_records(experiments.record_path(tmp_path, configs[1]))[0]
     assert failed["status"] == "failed" and "simulated failure" in failed["error"]
 
-    monkeypatch.setattr(experiments, "run_one", real_run_one)
+    monkeypatch.setattr(sweeps, "run_one", real_run_one)
     again = experiments.sweep(configs, tmp_path, workers=0, progress=False)
     assert len(again.skipped) == 2 and again.done == [configs[1].run_id]
     records = experiments.load_records(tmp_path)
@@ -112,7 +113,7 @@ def test_sweep_in_worker_processes(tmp_path):
 def test_crashing_worker_is_recorded_and_others_go_on(tmp_path, monkeypatch):
     """A run whose process dies outright (here: a data folder that disappears) still gets a record."""
     good, bad = smoke(5), smoke(6)
-    monkeypatch.setattr(experiments, "_run_in_subprocess", _crash_for(bad, experiments._run_in_subprocess))
+    monkeypatch.setattr(sweeps, "_run_in_subprocess", _crash_for(bad, sweeps._run_in_subprocess))
     summary = experiments.sweep([bad, good], tmp_path, workers=1, progress=False)
     assert summary.failed == [bad.run_id] and summary.done == [good.run_id]
     record = experiments.load_records(experiments.record_path(tmp_path, bad))[0]
@@ -251,30 +252,30 @@ def test_sweep_reruns_records_of_another_budget(tmp_path, monkeypatch):
     assert experiments.load_records(tmp_path)[0]["n_test"] == 300
 
 
-# ------------------------------------------------------------------------------- chapter records
+# ------------------------------------------------- a chapter's own run, saved as a study record
 
-def test_chapter_record_round_trip_keeps_numbers_and_provenance(tmp_path):
+def test_a_chapter_run_saved_as_a_study_record_keeps_numbers_and_provenance(tmp_path):
     import numpy as np
 
     from adlip.robustness import AttackCurve
+    from adlip.studies.gnp import GNP, GNPRun
 
     curve = AttackCurve(norm="l2", epsilons=[0.0, 1.0], threshold=0.5, false_alarm_rate=[0.0, 0.5],
                         evasion_rate=[0.0, 0.25], success_rate=[0.0, 0.4], auc=[0.9, 0.6], accuracy=[0.9, 0.5],
                         n_normal=4, n_anomalous=4)
-    results = dict(radii=np.array([0.0, 0.1]), median=np.float32(0.25), curve=curve, k=None,
-                   rows={"zeta": 1, "alpha": 2})
-    path = experiments.save_chapter_record("18_gnp_networks", results, "smoke", "cifar10", normal_class=3,
-                                           seed=1, budget={"epochs_scale": 0.001}, results_dir=tmp_path)
-    assert path == tmp_path / "chapters" / "smoke" / "18_gnp_networks-cifar10-c3-s1.json"
-    record = experiments.load_chapter_record("18_gnp_networks", "smoke", "cifar10", 3, 1, results_dir=tmp_path)
-    assert record["results"]["radii"] == [0.0, 0.1]
-    assert record["results"]["median"] == pytest.approx(0.25)
-    assert record["results"]["curve"]["success_rate"] == [0.0, 0.4]
-    assert record["results"]["k"] is None
-    assert list(record["results"]["rows"]) == ["zeta", "alpha"]   # the chapter's row order survives
-    assert record["budget"] == {"epochs_scale": 0.001}
-    assert (record["dataset"], record["normal_class"], record["seed"]) == ("cifar10", 3, 1)
-    assert "adlip_version" in record and "git_commit" in record
+    spec = GNPRun("cifar10", normal_class=3, seed=1, profile="smoke")
+    record = dict(results=dict(radii=np.array([0.0, 0.1]), median=np.float32(0.25), curve=curve, k=None),
+                  budget={"epochs_scale": 0.001}, **experiments.provenance())
+    path = GNP.save(record, spec, tmp_path)
+    assert path == tmp_path / "gnp" / "smoke" / "gnp-cifar10-c3-s1.json"
+    assert not GNP.missing("smoke", tmp_path, specs=[spec])
+    [saved] = GNP.records("smoke", tmp_path, run=False, specs=[spec])
+    assert saved["results"]["radii"] == [0.0, 0.1]
+    assert saved["results"]["median"] == pytest.approx(0.25)
+    assert saved["results"]["curve"]["success_rate"] == [0.0, 0.4]
+    assert saved["results"]["k"] is None
+    assert saved["budget"] == {"epochs_scale": 0.001}
+    assert "adlip_version" in saved and "git_commit" in saved
 
 
 def test_load_chapter_record_is_none_for_another_run(tmp_path):
@@ -336,7 +337,7 @@ def test_each_training_phase_has_its_own_knob(monkeypatch):
 
 def test_full_profile_is_the_thesis_budget():
     full = experiments.get_profile("full", dataset="mnist")
-    assert [full.phase_scale(phase) for phase in experiments.PHASES] == [1.0] * 4
+    assert [full.phase_scale(phase) for phase in PHASES] == [1.0] * 4
     assert (full.latent_steps, full.anogan_test_size, full.seeds, full.lip_rounds) == (500, 1000, (0, 1, 2), 10)
     # the bound's budget is a number of pairs, so that a run gives the same bound on any machine
     assert full.lip_pairs_per_round and full.lip_seconds_per_round is None
@@ -479,7 +480,7 @@ def test_an_unwritable_folder_ends_the_sweep_with_a_clear_error(tmp_path, monkey
     def refuse(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(experiments, "write_record", refuse)
+    monkeypatch.setattr(sweeps, "write_record", refuse)
     with pytest.raises(experiments.SweepError, match="No space left on device.*kept"):
         experiments.sweep([smoke(8)], tmp_path, workers=0, progress=False)
 

@@ -9,7 +9,7 @@ import statistics
 import pytest
 
 from adlip import reference as ref
-from adlip.metrics import selection_score
+from adlip.tables import thesis_selection_scores
 
 CLASSES = range(10)
 
@@ -98,13 +98,7 @@ def test_relative_change_follows_the_published_means(dataset, algorithm):
 
 
 def eq_5_2_choice(dataset, algorithm):
-    aucs, bounds = {}, {}
-    for k in ref.EXP1_CONSTANTS:
-        bound = ref.thesis_bound("exp1", dataset, algorithm, True, k)
-        if bound is not None:
-            aucs[k] = ref.thesis_auc("exp1", dataset, algorithm, True, k).mean / 100
-            bounds[k] = bound.value
-    return selection_score(aucs, bounds)[0]
+    return thesis_selection_scores(dataset, algorithm)[0]
 
 
 def test_eq_5_2_reproduces_all_chosen_constants_but_the_mnist_dcae():

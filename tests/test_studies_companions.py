@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import adlip  # noqa: F401  (before TensorFlow)
-from adlip import companion_plots, companion_tables
+from adlip.views import companion_plots, companion_tables
 from adlip.profiles import get_profile
 from adlip.studies import hkr, realnvp, regsvdd, vae
 

@@ -16,9 +16,9 @@ LAYERS = [
     ["adlip", "adlip.checks", "adlip.data", "adlip.layers", "adlip.architectures", "adlip.reference"],
     ["adlip.detectors"],
     ["adlip.metrics", "adlip.robustness"],
-    ["adlip.profiles", "adlip.records", "adlip.studies", "adlip.experiments", "adlip.decoders"],
-    ["adlip.tables", "adlip.plots", "adlip.reproduction", "adlip.companion_tables", "adlip.companion_plots",
-     "adlip.robustness_views"],
+    ["adlip.profiles", "adlip.records", "adlip.runs", "adlip.sweeps", "adlip.studies", "adlip.experiments"],
+    ["adlip.studies.catalog"],
+    ["adlip.tables", "adlip.plots", "adlip.reproduction", "adlip.views"],
     ["adlip.cli", "adlip.book", "adlip.__main__"],
 ]
 

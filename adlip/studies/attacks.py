@@ -5,7 +5,7 @@ One run is one data set, normal class and seed at a profile's budget (:class:`At
 :class:`AttackBudget`); its record lives in ``results/attacks/<profile>/attacks-<dataset>-c<class>-s<seed>.json``.
 The book executes the chapter on MNIST, which calls :func:`run_attacks` itself; a run on the other
 data set is saved once (``python -m adlip study attacks --profile quick``, or the chapter executed with
-``save_results``) and committed, and the chapter renders it with :mod:`adlip.robustness_views`.
+``save_results``) and committed, and the chapter renders it with :mod:`adlip.views.attacks`.
 
 A record is ``{chapter, profile, dataset, normal_class, seed, budget (the adlip profile's), results,
 provenance}``; ``results`` holds the study's ``budget``, and per detector (keyed by its name in
@@ -23,13 +23,13 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 
 from adlip import robustness
-from adlip.data import CLASS_NAMES, check_dataset_name, one_vs_rest
+from adlip.data import one_vs_rest
 from adlip.detectors.registry import get_algorithm
 from adlip.metrics import lipschitz_gradient_ascent, roc_auc
 from adlip.profiles import get_profile
 from adlip.records import _jsonable, provenance
 from adlip.reference import thesis_chosen_constant
-from adlip.studies.base import Study, StudyBudget
+from adlip.studies.base import Study, StudyBudget, TaskRun
 from adlip.studies.hkr import HKRBudget
 from adlip.studies.wording import size
 
@@ -153,23 +153,10 @@ class AttackBudget(StudyBudget):
 
 
 @dataclass(frozen=True)
-class AttackSpec:
+class AttackSpec(TaskRun):
     """One run of the study: a data set, its normal class, a seed, and the profile of the budget."""
 
-    dataset: str = "mnist"
-    normal_class: int = 0
-    seed: int = 0
-    profile: str = "quick"
-
-    def __post_init__(self):
-        check_dataset_name(self.dataset)
-        get_profile(self.profile)
-        if self.normal_class not in range(len(CLASS_NAMES[self.dataset])):
-            raise ValueError(f"normal_class must be a class index of {self.dataset}, got {self.normal_class!r}")
-
-    @property
-    def run_id(self) -> str:
-        return f"attacks-{self.dataset}-c{self.normal_class}-s{self.seed}"
+    PREFIX = "attacks"
 
 
 def record_file(spec: AttackSpec) -> str:
@@ -280,7 +267,7 @@ def fit_detectors(spec: AttackSpec, budget: AttackBudget, splits: dict) -> tuple
             x = training_images(entry, budget, splits)
             if entry.pretrained_by is not None:   # its training time is in the pretrained detector's
                 donor = detectors[Attacked(entry.pretrained_by, entry.lipschitz).name]
-                detectors[entry.name] = donor._pretrained_dcae(x)   # a hit in the donor's pretraining cache
+                detectors[entry.name] = donor.pretrained_dcae(x)   # a hit in the donor's pretraining cache
                 continue
             started = time.perf_counter()
             detector = get_algorithm(entry.algorithm).factory(**_detector_options(entry, budget, spec, cache))

@@ -15,7 +15,6 @@ reads the committed records.
 from __future__ import annotations
 
 import json
-import time
 import warnings
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 from adlip import architectures, data, metrics
 from adlip.detectors.dcae import DCAE
 from adlip.profiles import get_profile
+from adlip.studies.base import Study
 
 SHOWN_IMAGES = 8   # normal test images whose reconstructions each record keeps
 # The study's constant. At experiment 2's K = 2 no Lipschitz DCAE reconstructs anything at all (its
@@ -220,6 +220,40 @@ def record_file(out_dir, variant, dataset="mnist", normal_class=0, seed=0) -> Pa
     return Path(out_dir) / f"{get_variant(variant).name}-{dataset}-c{normal_class}-s{seed}.json"
 
 
+@dataclass(frozen=True)
+class DecoderRun:
+    """One run of the study: a variant trained on one normal class under a profile's budget."""
+
+    variant: str
+    profile: str = "quick"
+    dataset: str = "mnist"
+    normal_class: int = 0
+    seed: int = 0
+
+    def __post_init__(self):
+        get_variant(self.variant)
+        get_profile(self.profile)
+        data.check_dataset_name(self.dataset)
+        data._check_class(self.dataset, self.normal_class)
+
+    @property
+    def run_id(self) -> str:
+        return record_file(".", self.variant, self.dataset, self.normal_class, self.seed).stem
+
+
+def study_grid(profile: str, variants=VARIANTS, dataset="mnist", normal_class=0, seed=0) -> list:
+    """The study's runs: every variant on one normal class (class 0 of MNIST by default)."""
+    return [DecoderRun(get_variant(v).name, get_profile(profile).name, dataset, normal_class, seed) for v in variants]
+
+
+def _run(spec: DecoderRun) -> dict:
+    return run_variant(spec.variant, spec.dataset, spec.normal_class, spec.profile, spec.seed)
+
+
+DECODERS = Study(name="decoders", title="The SpectralConv2D decoder question, one variant per explanation",
+                 grid=study_grid, run=_run, record_file=lambda spec: f"{spec.run_id}.json", budget=get_profile)
+
+
 def run_study(out_dir, variants=VARIANTS, dataset="mnist", normal_class=0, profile="quick", seed=0,
               progress=True) -> list:
     """Run every variant whose record is missing from ``out_dir``; return all records, in order.
@@ -227,29 +261,15 @@ def run_study(out_dir, variants=VARIANTS, dataset="mnist", normal_class=0, profi
     Records are written atomically as each variant finishes, so an interrupted study resumes where
     it stopped; a record of another profile in the same file is an error, not silently reused.
     """
-    from tqdm.auto import tqdm
-
-    from adlip.records import write_record
-
-    variants = [get_variant(v) for v in variants]
-    get_profile(profile)
-    data.check_dataset_name(dataset)
-    data._check_class(dataset, normal_class)
-    records = []
-    for variant in tqdm(variants, desc="decoder variants", disable=not progress):
-        path = record_file(out_dir, variant, dataset, normal_class, seed)
-        if path.is_file():
-            record = json.loads(path.read_text())
-            if record["profile"] != profile:
-                raise ValueError(f"{path} was made under profile {record['profile']!r}, not {profile!r}; "
-                                 "give another out_dir or remove the file")
-        else:
-            start = time.perf_counter()
-            record = run_variant(variant, dataset, normal_class, profile, seed)
-            record["seconds"] = time.perf_counter() - start
-            write_record(record, path)
-        records.append(record)
-    return records
+    specs = study_grid(profile, variants, dataset, normal_class, seed)
+    folder = Path(out_dir)
+    for spec in specs:
+        path = folder / DECODERS.record_file(spec)
+        if path.is_file() and json.loads(path.read_text())["profile"] != spec.profile:
+            raise ValueError(f"{path} was made under profile {json.loads(path.read_text())['profile']!r}, not "
+                             f"{spec.profile!r}; give another out_dir or remove the file")
+    DECODERS.run_missing(profile, specs=specs, out_dir=folder, progress=progress)
+    return [json.loads((folder / DECODERS.record_file(spec)).read_text()) for spec in specs]
 
 
 def study_records(profile: str, results_dir="results", run=None, dataset="mnist", normal_class=0, seed=0,
@@ -260,17 +280,8 @@ def study_records(profile: str, results_dir="results", run=None, dataset="mnist"
     in a couple of minutes) and otherwise reads the committed records; ``run=True`` always completes
     the study first, ``run=False`` never does.
     """
-    folder = Path(results_dir) / "decoders" / profile
-    if run is None:
-        run = profile == "smoke"
-    if run:
-        return run_study(folder, VARIANTS, dataset, normal_class, profile, seed, progress)
-    paths = [record_file(folder, v, dataset, normal_class, seed) for v in VARIANTS]
-    missing = [p.name for p in paths if not p.is_file()]
-    if missing:
-        raise ValueError(f"no decoder-study records {missing} in {folder}: run `python -m adlip decoder-study "
-                         f"--profile {profile} --out {folder}` or execute the chapter with run_missing=True")
-    return [json.loads(p.read_text()) for p in paths]
+    return DECODERS.records(profile, results_dir, run=run, progress=progress,
+                            specs=study_grid(profile, VARIANTS, dataset, normal_class, seed))
 
 
 def summary_rows(records) -> list:

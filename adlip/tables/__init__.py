@@ -35,6 +35,7 @@ from adlip.tables.core import (
     class_label,
     is_failed,
     label,
+    markdown_table,
     run_key,
     select_records,
     to_markdown,
@@ -62,7 +63,7 @@ __all__ = [
     "AUCStats", "BoundStats", "Summary", "Table", "aggregate_auc", "aggregate_bound", "baselines_table",
     "budget_caption", "chosen_constants", "chosen_constants_table", "class_label", "comparison_table",
     "exp1_auc_table", "exp1_bound_table", "exp2_auc_table", "exp2_bound_table", "exp2_summaries",
-    "exp2_summary_table", "is_failed", "label", "relative_change", "robustness_ratio", "run_key",
+    "exp2_summary_table", "is_failed", "label", "markdown_table", "relative_change", "robustness_ratio", "run_key",
     "select_records", "selection_scores", "selection_table", "thesis_budget_caption",
     "thesis_selection_scores", "to_markdown",
 ]

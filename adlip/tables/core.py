@@ -86,6 +86,16 @@ def to_markdown(table: Table) -> str:
     return table.to_markdown()
 
 
+def markdown_table(headers, rows):
+    """A table for a notebook cell's output (rendered by Jupyter and by the book alike)."""
+    from IPython.display import Markdown
+
+    lines = ["| " + " | ".join(map(str, headers)) + " |",
+             "|" + "|".join(["---"] * len(headers)) + "|"]
+    lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
+    return Markdown("\n".join(lines))
+
+
 # --- choosing and grouping records -------------------------------------------------------
 
 def is_failed(record: dict) -> bool:

@@ -1,7 +1,7 @@
 """The companion chapters' tables and verdicts (chapters 12 to 15), rendered as Markdown for a cell.
 
 Each function formats numbers the chapter's study computed (its records, runs or measurements) and
-returns an IPython ``Markdown`` object, as :func:`adlip.book.markdown_table` does; the verdicts are
+returns an IPython ``Markdown`` object, as :func:`adlip.tables.markdown_table` does; the verdicts are
 sentences computed from the run, with nothing typed in by hand but the paper's numbers.
 """
 from __future__ import annotations
@@ -15,6 +15,7 @@ from adlip.studies import hkr as hkr_study
 from adlip.studies import regsvdd as regsvdd_study
 from adlip.studies import vae as vae_study
 from adlip.studies.realnvp import VARIANTS as REALNVP_VARIANTS
+from adlip.tables import markdown_table as _table
 
 
 DATASET_NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
@@ -24,11 +25,6 @@ def _markdown(text: str):
     from IPython.display import Markdown
 
     return Markdown(text)
-
-
-def _table(headers, rows):
-    lines = ["| " + " | ".join(map(str, headers)) + " |", "|" + "|".join(["---"] * len(headers)) + "|"]
-    return _markdown("\n".join(lines + ["| " + " | ".join(map(str, row)) + " |" for row in rows]))
 
 
 def _verdict(lines, title="**What this run says.**"):
