@@ -10,7 +10,7 @@ PROFILE ?= quick
 export TF_USE_LEGACY_KERAS := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: install test book sweep clean
+.PHONY: install test book colab sweep clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ test: $(STAMP)
 
 book: $(STAMP)
 	$(BIN)/python -m adlip.book --profile $(PROFILE)
+
+# the .ipynb files Colab's launch buttons open (unexecuted; install cells pinned to this commit)
+colab: $(STAMP)
+	$(BIN)/python -m adlip.book --colab _build/colab
 
 clean:
 	rm -rf _build .pytest_cache

@@ -290,6 +290,41 @@ def parse_parameters(pairs):
     return parameters
 
 
+INSTALL_TARGET = "adlip[colab] @ git+https://github.com/adlip-book/adlip"
+
+
+def colab_notebooks(out_dir, ref: str | None = None, names=None) -> list:
+    """Write the chapters as unexecuted ``.ipynb`` files for Colab's launch buttons; return their paths.
+
+    Each chapter's install cell (the one that runs only on Colab) is pinned to ``ref``, a tag or a
+    commit of the repository (default: this checkout's commit), so the package a reader installs is
+    the one the chapter was written for. A chapter without that cell is an error.
+    """
+    import jupytext
+    import nbformat
+
+    from adlip.records import git_commit
+
+    ref = ref or (git_commit() or "").removesuffix("+dirty")
+    if not ref:
+        raise ValueError("no git commit to pin the install cells to: pass ref (a tag or a commit)")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in select_notebooks(names):
+        notebook = jupytext.read(path)
+        install = [cell for cell in notebook.cells if cell.cell_type == "code" and INSTALL_TARGET in cell.source]
+        if len(install) != 1:
+            raise ValueError(f"{path.name} needs exactly one install cell with {INSTALL_TARGET!r}, has {len(install)}")
+        install[0].source = install[0].source.replace(INSTALL_TARGET, f"{INSTALL_TARGET}@{ref}")
+        notebook.metadata.pop("jupytext", None)
+        nbformat.validate(notebook)
+        target = out_dir / f"{path.stem}.ipynb"
+        nbformat.write(notebook, target)
+        written.append(target)
+    return written
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m adlip.book",
@@ -308,12 +343,23 @@ def main(argv=None):
     parser.add_argument("-p", "--parameter", action="append", default=[], metavar="NAME=VALUE",
                         help="set a parameter of the chapters' parameters cell, e.g. -p dataset=cifar10 "
                              "(the value is read as YAML: true, 3, 0.5, cifar10); repeatable")
+    parser.add_argument("--colab", metavar="DIR",
+                        help="only write the chapters as Colab notebooks (.ipynb, install cell pinned to "
+                             "--ref) into DIR, and stop")
+    parser.add_argument("--ref", help="with --colab: the tag or commit the install cells pin (default: HEAD)")
     args = parser.parse_args(argv)
     if not TOC_PATH.is_file():
         parser.exit(2, f"python -m adlip.book builds the book from a checkout of the adlip repository "
                        f"(_toc.yml, book/, notebooks/), and {REPO_ROOT} is not one: clone the repository and "
                        "run `make book` there\n")
 
+    if args.colab:
+        try:
+            written = colab_notebooks(args.colab, args.ref, args.only)
+        except ValueError as err:
+            parser.error(str(err))
+        print(f"{len(written)} Colab notebooks written to {args.colab}")
+        return
     if not args.no_execute:
         try:
             parameters = parse_parameters(args.parameter)

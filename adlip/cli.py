@@ -290,7 +290,7 @@ def _study(args) -> int:
         print("study interrupted: finished records are kept; run the same command again to do the rest",
               file=sys.stderr)
         return 130
-    folder = study.folder(args.profile, args.results_dir)
+    folder = study.output_folder(args.profile, args.results_dir)
     print(f"{args.name} at {args.profile}: {len(todo)} runs done, records in {folder}")
     return 0
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from adlip import data
 from adlip.records import (  # noqa: F401  (the records API, also reachable as adlip.experiments.*)
     REPO_ROOT, TEMPORARY_PREFIX, _jsonable, append_record, check_clean_code, check_records_file, git_commit,
-    load_records, provenance, read_record_file, records_frame, remove_stale_temporaries, versions, write_record)
+    load_records, provenance, read_record_file, records_frame, remove_stale_temporaries, results_folder, versions,
+    write_record)
 from adlip.profiles import get_profile
 from adlip.runs import (  # noqa: F401  (one run, also reachable as adlip.experiments.*)
     ALGORITHMS, BASELINE_ALGORITHMS, COMPANION_ALGORITHMS, DEEP_ALGORITHMS, PHASE_OF, RunConfig,
@@ -131,7 +132,7 @@ def committed_records(experiment: str, profile: str, results_dir="results", data
     For a chapter that shows another profile's records beside its own, such as the thesis-budget
     MNIST runs, whatever profile the book is executed with.
     """
-    folder = Path(results_dir) / experiment / profile
+    folder = results_folder(results_dir, experiment, profile)
     if not folder.is_dir():
         return []
     records = load_records(folder)
@@ -155,11 +156,12 @@ def records_for(experiment: str, profile: str, results_dir="results", run=None, 
     the whole path in seconds) and otherwise reads the committed records; ``run=True`` always
     completes the grid first (a rerun of the book at another profile), ``run=False`` never does.
     """
-    folder = Path(results_dir) / experiment / profile
     if run is None:
         run = profile == "smoke"
     if run:
-        sweep(grid(experiment, profile, datasets), folder, workers=workers, progress=progress)
+        sweep(grid(experiment, profile, datasets), Path(results_dir) / experiment / profile, workers=workers,
+              progress=progress)
+    folder = results_folder(results_dir, experiment, profile)
     if not folder.is_dir() or not any(folder.glob("*.jsonl")):
         raise ValueError(f"no {experiment} records for profile {profile!r} in {folder}: run "
                          f"`python -m adlip sweep --experiment {experiment} --profile {profile} --out {folder}` "

@@ -76,6 +76,28 @@ class Record(Provenance, total=False):
 REQUIRED_FIELDS = tuple(Provenance.__annotations__)
 
 
+DEFAULT_RESULTS = "results"
+PACKAGED_RESULTS = Path(__file__).resolve().parent / "_results"   # filled in by the package's build
+
+
+def results_folder(results_dir=DEFAULT_RESULTS, *parts) -> Path:
+    """The folder ``results_dir/<parts...>`` to read committed records from, wherever adlip runs.
+
+    An explicit ``results_dir`` is taken as it is. The default, ``"results"``, is looked up in
+    turn: in the working folder (a checkout, or records made here), in the records an installed
+    adlip ships (``adlip/_results``, copied there when the package is built), and in the checkout an
+    editable install points to. The first that has the folder wins; if none has it, the working
+    folder's path is returned, so that an error message (or a run that writes there) names it.
+    """
+    here = Path(results_dir, *parts)
+    if str(results_dir) != DEFAULT_RESULTS or here.exists():
+        return here
+    for root in (PACKAGED_RESULTS, REPO_ROOT / DEFAULT_RESULTS):
+        if root.joinpath(*parts).is_dir():
+            return root.joinpath(*parts)
+    return here
+
+
 def git_commit() -> str | None:
     """adlip's own commit, with ``+dirty`` if ``adlip/`` has uncommitted changes; None when adlip is
     not imported from its repository (an installed copy), whatever repository the current folder is in.

@@ -146,7 +146,7 @@ def sweep(configs, out_dir, workers: int = 1, progress: bool = True, threads: in
     """
     import signal
 
-    from tqdm.auto import tqdm
+    from adlip.progress import progress_bar as tqdm
 
     out_dir = Path(out_dir).absolute()   # workers start in the repository's folder, not the caller's
     try:

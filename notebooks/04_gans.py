@@ -26,18 +26,18 @@
 # %% tags=["remove-cell"]
 import sys
 
-if "google.colab" in sys.modules:  # on Colab, install adlip and the book's tools first
+if "google.colab" in sys.modules:  # on Colab, install adlip first (the light colab extra)
     import subprocess
 
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "adlip[book] @ git+https://github.com/adlip-book/adlip"], check=True)
+                    "adlip[colab] @ git+https://github.com/adlip-book/adlip"], check=True)
 
 # %% tags=["parameters"]
-profile = "quick"
-seed = 0
-normal_class = 0
-latent_dim = 16
-feature_weight = 0.1
+profile = "quick"  # budget profile: "smoke" (seconds, for CI), "quick" (minutes), "full" (the thesis's budget)
+seed = 0  # seed of the data subsets, the initial weights and the training
+normal_class = 0  # the class trained on as normal; every other class is an anomaly
+latent_dim = 16  # dimension of the GAN's latent space
+feature_weight = 0.1  # weight of the discriminator-feature term in the AnoGAN score
 
 # %%
 import adlip  # noqa: F401  (before TensorFlow: selects Keras 2, see the introduction)

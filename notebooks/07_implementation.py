@@ -30,15 +30,15 @@
 # %% tags=["remove-cell"]
 import sys
 
-if "google.colab" in sys.modules:  # on Colab, install adlip and the book's tools first
+if "google.colab" in sys.modules:  # on Colab, install adlip first (the light colab extra)
     import subprocess
 
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "adlip[book] @ git+https://github.com/adlip-book/adlip"], check=True)
+                    "adlip[colab] @ git+https://github.com/adlip-book/adlip"], check=True)
 
 # %% tags=["parameters"]
-profile = "quick"
-seed = 0
+profile = "quick"  # budget profile: "smoke" (seconds, for CI), "quick" (minutes), "full" (the thesis's budget)
+seed = 0  # seed of the data subsets, the initial weights and the training
 
 # %%
 import numpy as np

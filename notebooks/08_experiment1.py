@@ -42,18 +42,17 @@
 # %% tags=["remove-cell"]
 import sys
 
-if "google.colab" in sys.modules:  # on Colab, install adlip and the book's tools first
+if "google.colab" in sys.modules:  # on Colab, install adlip first (the light colab extra)
     import subprocess
 
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "adlip[book] @ git+https://github.com/adlip-book/adlip"], check=True)
+                    "adlip[colab] @ git+https://github.com/adlip-book/adlip"], check=True)
 
 # %% tags=["parameters"]
-profile = "quick"
-seed = 0
-results_dir = "results"
+profile = "quick"  # budget profile: "smoke" (seconds, for CI), "quick" (minutes), "full" (the thesis's budget)
+results_dir = "results"  # folder of the committed result records (read, and written when runs are missing)
 run_missing = None  # None: run missing runs only under the smoke profile; True / False to force
-workers = 0
+workers = 0  # runs in parallel when missing runs are made (0: in this process)
 
 # %%
 import matplotlib.pyplot as plt

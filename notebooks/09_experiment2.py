@@ -31,18 +31,18 @@
 # %% tags=["remove-cell"]
 import sys
 
-if "google.colab" in sys.modules:  # on Colab, install adlip and the book's tools first
+if "google.colab" in sys.modules:  # on Colab, install adlip first (the light colab extra)
     import subprocess
 
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "adlip[book] @ git+https://github.com/adlip-book/adlip"], check=True)
+                    "adlip[colab] @ git+https://github.com/adlip-book/adlip"], check=True)
 
 # %% tags=["parameters"]
-profile = "quick"
-seed = 0
-results_dir = "results"
+profile = "quick"  # budget profile: "smoke" (seconds, for CI), "quick" (minutes), "full" (the thesis's budget)
+seed = 0  # seed of the data subsets, the initial weights and the training
+results_dir = "results"  # folder of the committed result records (read, and written when runs are missing)
 run_missing = None  # None: run missing runs only under the smoke profile; True / False to force
-workers = 0
+workers = 0  # runs in parallel when missing runs are made (0: in this process)
 gallery_class = 5   # the normal class of the figures that train models live (the thesis's figures 5.7, 5.8)
 
 # %%
@@ -173,7 +173,7 @@ if full:
 # dense decoder under a small constant, blurred and spread into the background. Here are ours.
 
 # %%
-from myst_nb import glue
+from adlip.glue import glue
 
 glue("gallery_class", str(gallery_class), display=False)
 mnist = one_vs_rest("mnist", gallery_class, train_size=budget.train_size, test_size=2000, seed=1234)

@@ -33,21 +33,22 @@
 # %% tags=["remove-cell"]
 import sys
 
-if "google.colab" in sys.modules:  # on Colab, install adlip and the book's tools first
+if "google.colab" in sys.modules:  # on Colab, install adlip first (the light colab extra)
     import subprocess
 
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "adlip[book] @ git+https://github.com/adlip-book/adlip"], check=True)
+                    "adlip[colab] @ git+https://github.com/adlip-book/adlip"], check=True)
 
 # %% tags=["parameters"]
-profile = "quick"
-seed = 0
+profile = "quick"  # budget profile: "smoke" (seconds, for CI), "quick" (minutes), "full" (the thesis's budget)
+seed = 0  # seed of the data subsets, the initial weights and the training
 run_missing = None   # MNIST records: None trains missing ones under smoke only, True always, False never
+results_dir = "results"   # where the MNIST records are read from (and written to)
 
 # %%
 import adlip  # noqa: F401  (before TensorFlow: selects Keras 2)
 import tensorflow as tf
-from myst_nb import glue
+from adlip.glue import glue
 
 from adlip.views import companion_plots, companion_tables
 from adlip.reference.hkr import PAPER_MNIST_SETTINGS
@@ -245,7 +246,7 @@ companion_plots.walks_figure(toy["two moons"], walks);
 PAPER_MNIST_SETTINGS, budget.detector_options()
 
 # %%
-runs = hkr_study.mnist_runs(profile, seed, run=run_missing)
+runs = hkr_study.mnist_runs(profile, seed, results_dir, run=run_missing)
 records = runs["FullSort"]
 companion_tables.mnist_table(runs)
 

@@ -32,21 +32,21 @@
 # %% tags=["remove-cell"]
 import sys
 
-if "google.colab" in sys.modules:  # on Colab, install adlip and the book's tools first
+if "google.colab" in sys.modules:  # on Colab, install adlip first (the light colab extra)
     import subprocess
 
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "adlip[book] @ git+https://github.com/adlip-book/adlip"], check=True)
+                    "adlip[colab] @ git+https://github.com/adlip-book/adlip"], check=True)
     subprocess.run(["apt-get", "install", "-y", "-q", "dataset-fashion-mnist"], check=False)
 
 # %% tags=["parameters"]
-profile = "quick"
-seed = 0
+profile = "quick"  # budget profile: "smoke" (seconds, for CI), "quick" (minutes), "full" (the thesis's budget)
+seed = 0  # seed of the data subsets, the initial weights and the training
 
 # %%
 import adlip  # noqa: F401  (before TensorFlow: selects Keras 2, see the introduction)
 import tensorflow as tf
-from myst_nb import glue
+from adlip.glue import glue
 
 from adlip.views import companion_plots, companion_tables
 from adlip.detectors.vae import LipschitzVAE

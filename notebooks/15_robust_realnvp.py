@@ -31,23 +31,24 @@
 # %% tags=["remove-cell"]
 import sys
 
-if "google.colab" in sys.modules:  # on Colab, install adlip and the book's tools first
+if "google.colab" in sys.modules:  # on Colab, install adlip first (the light colab extra)
     import subprocess
 
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "adlip[book] @ git+https://github.com/adlip-book/adlip"], check=True)
+                    "adlip[colab] @ git+https://github.com/adlip-book/adlip"], check=True)
 
 # %% tags=["parameters"]
-profile = "quick"
-seed = 0
+profile = "quick"  # budget profile: "smoke" (seconds, for CI), "quick" (minutes), "full" (the thesis's budget)
+seed = 0  # seed of the data subsets, the initial weights and the training
 lipschitz = 2.0          # K of every coupling network in RobustRealNVP (the class's default)
 anomaly_fraction = 0.1   # hidden anomalies in the image training sets (the paper's 10%)
 run_missing = True       # image records: True runs the missing ones, None only under smoke, False never
+results_dir = "results"  # where the image records are read from (and written to)
 
 # %%
 import adlip  # noqa: F401  (before TensorFlow: selects Keras 2)
 import tensorflow as tf
-from myst_nb import glue
+from adlip.glue import glue
 
 from adlip.views import companion_plots, companion_tables
 from adlip.reference.realnvp import PAPER_CIFAR10_AUC
@@ -227,7 +228,8 @@ companion_tables.coupling_table(realnvp.coupling_bounds(robust, moons["clustered
 # CIFAR-10 table, which is shown beside ours as labelled reference only.
 
 # %%
-mnist_records = realnvp.contaminated_records(profile, "mnist", seed, lipschitz, anomaly_fraction, run=run_missing)
+mnist_records = realnvp.contaminated_records(profile, "mnist", seed, lipschitz, anomaly_fraction,
+                                             results_dir=results_dir, run=run_missing)
 companion_tables.contaminated_table("mnist", mnist_records, budget)
 
 # %% [markdown]
@@ -236,7 +238,8 @@ companion_tables.contaminated_table("mnist", mnist_records, budget)
 # digit 0 against digit 6: 0.820 for Real NVP, 0.818 for RobustRealNVP).*
 
 # %%
-cifar_records = realnvp.contaminated_records(profile, "cifar10", seed, lipschitz, anomaly_fraction, run=run_missing)
+cifar_records = realnvp.contaminated_records(profile, "cifar10", seed, lipschitz, anomaly_fraction,
+                                             results_dir=results_dir, run=run_missing)
 companion_tables.contaminated_table("cifar10", cifar_records, budget, reference=PAPER_CIFAR10_AUC)
 
 # %% [markdown]

@@ -30,17 +30,17 @@
 # %% tags=["remove-cell"]
 import sys
 
-if "google.colab" in sys.modules:  # on Colab, install adlip and the book's tools first
+if "google.colab" in sys.modules:  # on Colab, install adlip first (the light colab extra)
     import subprocess
 
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "adlip[book] @ git+https://github.com/adlip-book/adlip"], check=True)
+                    "adlip[colab] @ git+https://github.com/adlip-book/adlip"], check=True)
 
 # %% tags=["parameters"]
-profile = "quick"
-seed = 0
+profile = "quick"  # budget profile: "smoke" (seconds, for CI), "quick" (minutes), "full" (the thesis's budget)
+seed = 0  # seed of the data subsets, the initial weights and the training
 dataset = "mnist"      # "cifar10" runs the same chapter on CIFAR-10 (see the section on CIFAR-10)
-normal_class = 0
+normal_class = 0  # the class trained on as normal; every other class is an anomaly
 results_dir = "results"   # where the run on the other data set is read from (and saved to)
 save_results = False      # True: save this run's record for the book (see the section on CIFAR-10)
 

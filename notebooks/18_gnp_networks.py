@@ -36,17 +36,17 @@
 # %% tags=["remove-cell"]
 import sys
 
-if "google.colab" in sys.modules:  # on Colab, install adlip and the book's tools first
+if "google.colab" in sys.modules:  # on Colab, install adlip first (the light colab extra)
     import subprocess
 
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "adlip[book] @ git+https://github.com/adlip-book/adlip"], check=True)
+                    "adlip[colab] @ git+https://github.com/adlip-book/adlip"], check=True)
 
 # %% tags=["parameters"]
-profile = "quick"
-seed = 0
-dataset = "mnist"
-normal_class = 0
+profile = "quick"  # budget profile: "smoke" (seconds, for CI), "quick" (minutes), "full" (the thesis's budget)
+seed = 0  # seed of the data subsets, the initial weights and the training
+dataset = "mnist"  # "mnist" or "cifar10"
+normal_class = 0  # the class trained on as normal; every other class is an anomaly
 seconds_per_estimator = None   # None: 0.5 s under the smoke profile, 5 s otherwise
 results_dir = "results"        # where the run on the other data set is read from (and saved to)
 save_results = False           # True: save this run's results for the book (see the last section)
@@ -116,11 +116,11 @@ statements(rows)
 other = GNPRun("cifar10" if dataset == "mnist" else "mnist", normal_class, seed, profile)
 if save_results:
     print(f"saved to {GNP.save(record, run, results_dir)}")
-if GNP.missing(profile, results_dir, specs=[other]):
+saved = GNP.saved(other, results_dir)
+if saved is None:
     display(Markdown(f"*No saved {other.dataset} results for profile `{profile}`, normal class {normal_class} and "
                      f"seed {seed} in `{GNP.folder(profile, results_dir)}`: run the command above to make them.*"))
 else:
-    [saved] = GNP.records(profile, results_dir, run=False, specs=[other])
     display(Markdown(f"**Budget.** {budget_text(other.dataset, normal_class, seed, profile, **saved['results']['chapter_budget'])} "
                      f"Saved by adlip {saved['adlip_version']} at commit `{saved['git_commit']}`."))
     display(results_table(saved["results"]["rows"]))

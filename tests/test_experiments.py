@@ -278,23 +278,26 @@ def test_a_chapter_run_saved_as_a_study_record_keeps_numbers_and_provenance(tmp_
     assert "adlip_version" in saved and "git_commit" in saved
 
 
-def test_load_chapter_record_is_none_for_another_run(tmp_path):
-    experiments.save_chapter_record("16_attacks", {"a": 1}, "smoke", "mnist", results_dir=tmp_path)
-    assert experiments.load_chapter_record("16_attacks", "smoke", "mnist", results_dir=tmp_path) is not None
-    assert experiments.load_chapter_record("16_attacks", "quick", "mnist", results_dir=tmp_path) is None
-    assert experiments.load_chapter_record("16_attacks", "smoke", "cifar10", results_dir=tmp_path) is None
-    assert experiments.load_chapter_record("16_attacks", "smoke", "mnist", seed=1, results_dir=tmp_path) is None
+def test_a_saved_record_is_none_for_another_run(tmp_path):
+    from adlip.studies.gnp import GNP, GNPRun
+
+    GNP.save({"a": 1}, GNPRun("mnist", 0, 0, "smoke"), tmp_path)
+    assert GNP.saved(GNPRun("mnist", 0, 0, "smoke"), tmp_path) == {"a": 1}
+    for other in (GNPRun("mnist", 0, 0, "quick"), GNPRun("cifar10", 0, 0, "smoke"), GNPRun("mnist", 0, 1, "smoke")):
+        assert GNP.saved(other, tmp_path) is None
 
 
 @pytest.mark.parametrize("arguments, message", [
     (dict(profile="huge", dataset="mnist"), "unknown profile"),
     (dict(profile="smoke", dataset="svhn"), "svhn"),
     (dict(profile="smoke", dataset="mnist", normal_class=10), "class"),
+    (dict(profile="smoke", dataset="mnist", seed=-1), "seed"),
 ])
-def test_save_chapter_record_rejects_bad_parameters(tmp_path, arguments, message):
+def test_a_run_of_a_study_rejects_bad_parameters(arguments, message):
+    from adlip.studies.gnp import GNPRun
+
     with pytest.raises(ValueError, match=message):
-        experiments.save_chapter_record("16_attacks", {}, results_dir=tmp_path, **arguments)
-    assert not (tmp_path / "chapters").exists()
+        GNPRun(**arguments)
 
 
 def test_book_parameters_are_read_as_yaml_scalars():

@@ -13,7 +13,7 @@ from pathlib import Path
 PACKAGE = "adlip"
 # Lower layers first; a module may import only from its own layer or below.
 LAYERS = [
-    ["adlip", "adlip.checks", "adlip.data", "adlip.layers", "adlip.architectures", "adlip.reference"],
+    ["adlip", "adlip.checks", "adlip.glue", "adlip.progress", "adlip.data", "adlip.layers", "adlip.architectures", "adlip.reference"],
     ["adlip.detectors"],
     ["adlip.metrics", "adlip.robustness"],
     ["adlip.profiles", "adlip.records", "adlip.runs", "adlip.sweeps", "adlip.studies", "adlip.experiments"],

@@ -131,7 +131,7 @@ def _progress(total: int, description: str, verbose: int):
     """A tqdm bar over epochs: verbose=1 in a terminal, verbose>=2 anywhere; None when quiet."""
     if not verbose or (verbose == 1 and not sys.stderr.isatty()):
         return None
-    from tqdm.auto import tqdm
+    from adlip.progress import progress_bar as tqdm
 
     return tqdm(total=total, desc=description, unit="epoch", leave=False)
 

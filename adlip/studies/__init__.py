@@ -1,6 +1,11 @@
 """Studies: what the book's chapters run with the detectors, at a profile's budget.
 
-A study knows its grid of runs, its budget per profile and the paper it is compared with; the
-estimators in :mod:`adlip.detectors` know none of that. ``hkr``, ``vae`` and ``regsvdd`` are the
-companion papers' chapter studies; the thesis's experiments and sweeps are :mod:`adlip.experiments`.
+Every study is a :class:`~adlip.studies.base.Study` (a grid of runs per profile, run -> record, a
+folder of records under ``results/<study>/<profile>/``) with a
+:class:`~adlip.studies.base.StudyBudget` that says what it costs per profile; the estimators in
+:mod:`adlip.detectors` know none of that. The thesis's experiments are :mod:`adlip.experiments`;
+here are the companion papers' chapters (``regsvdd``, ``hkr``, ``vae``, ``realnvp``), the attacks
+and certificates (``attacks``), gradient-norm-preserving layers (``gnp``) and the decoder question
+(``decoders``). :mod:`adlip.studies.catalog` finds any of them by name
+(``python -m adlip study --list``).
 """

@@ -384,10 +384,7 @@ def run_attacks(spec: AttackSpec) -> dict:
 
 def saved_record(spec: AttackSpec, results_dir="results") -> dict | None:
     """The committed record of ``spec``, or None if there is none."""
-    if ATTACKS.missing(spec.profile, results_dir, [spec]):
-        return None
-    [record] = ATTACKS.records(spec.profile, results_dir, run=False, specs=[spec])
-    return record
+    return ATTACKS.saved(spec, results_dir)
 
 
 def grid(profile: str) -> list:

@@ -21,7 +21,7 @@ from typing import Any, Callable, ClassVar
 from adlip.checks import check_integer
 from adlip.data import _check_class, check_dataset_name
 from adlip.profiles import Profile, get_profile
-from adlip.records import read_record_file, write_record
+from adlip.records import read_record_file, results_folder, write_record
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,14 @@ class Study:
     partial: bool = False
 
     def folder(self, profile: str, results_dir="results") -> Path:
-        """``results_dir/<study>/<profile>/``."""
+        """``results_dir/<study>/<profile>/``: where records are written and, for the default
+        ``"results"``, the first of the working folder's, the installed package's or the checkout's
+        copy that has them (see :func:`adlip.records.results_folder`)."""
+        return results_folder(results_dir, self.name, get_profile(profile).name)
+
+    def output_folder(self, profile: str, results_dir="results") -> Path:
+        """``results_dir/<study>/<profile>/`` as given: where new records are written (never inside
+        an installed package)."""
         return Path(results_dir) / self.name / get_profile(profile).name
 
     def command(self, profile: str) -> str:
@@ -129,10 +136,15 @@ class Study:
         specs = self.grid(profile) if specs is None else list(specs)
         return [spec for spec in specs if not (folder / self.record_file(spec)).is_file()]
 
+    def saved(self, spec, results_dir="results") -> dict | None:
+        """The record of ``spec`` if one is there (see :meth:`folder`), else None: never runs anything."""
+        path = self.folder(spec.profile, results_dir) / self.record_file(spec)
+        return read_record_file(path)[0] if path.is_file() else None
+
     def save(self, record: dict, spec, results_dir="results") -> Path:
         """Write ``record`` as the record of ``spec`` (a run made outside :meth:`run_missing`, such as
         a chapter's own); returns its path."""
-        path = self.folder(spec.profile, results_dir) / self.record_file(spec)
+        path = self.output_folder(spec.profile, results_dir) / self.record_file(spec)
         write_record(record, path)
         return path
 
@@ -143,12 +155,12 @@ class Study:
         A record is written atomically as soon as its run ends, so an interrupted study loses only the
         run in flight and the next call starts from there. ``out_dir`` replaces the study's folder.
         """
-        folder = self.folder(profile, results_dir) if out_dir is None else Path(out_dir)
-        todo = self.missing(profile, results_dir, specs, out_dir=folder)
+        todo = self.missing(profile, results_dir, specs, out_dir=out_dir)
+        folder = self.output_folder(profile, results_dir) if out_dir is None else Path(out_dir)
         if self.run_many is not None:
             self.run_many(todo, folder, workers=workers, progress=progress)
             return todo
-        from tqdm.auto import tqdm
+        from adlip.progress import progress_bar as tqdm
 
         for spec in tqdm(todo, desc=self.name, unit="run", disable=not progress or not todo):
             start = time.perf_counter()
