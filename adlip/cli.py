@@ -132,6 +132,11 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     sweep.add_argument("--threads", type=int, default=None, metavar="T",
                        help="TensorFlow threads per worker (default: the cores shared out, 1 with one "
                             "worker per core)")
+    sweep.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on a Dask cluster instead of local worker processes: a scheduler address "
+                            "(tcp://host:8786) or local:N for N local Dask workers (needs adlip[dask])")
+    sweep.add_argument("--resources", action="append", type=_option, metavar="NAME=COUNT", default=[],
+                       help="with --scheduler: Dask worker resources each run asks for, e.g. GPU=1 (repeatable)")
     sweep.add_argument("--dataset", action="append", choices=sorted(INPUT_SHAPES),
                        help="only this data set (repeatable)")
     sweep.add_argument("--algorithm", action="append", choices=experiments.ALGORITHMS,
@@ -227,6 +232,10 @@ def _sweep(args) -> int:
     try:
         workers, threads = experiments.parallelism(args.workers, args.threads)
         configs = experiments.grid(args.experiment, args.profile, args.dataset)
+        if args.scheduler:
+            from adlip.dask_sweeps import check_scheduler
+
+            check_scheduler(args.scheduler)
         _refuse_dirty_code(args)
     except ValueError as error:
         return _usage_error(error)
@@ -250,10 +259,17 @@ def _sweep(args) -> int:
             print(config.run_id)
         print(f"{len(todo)} of {len(configs)} runs to do", file=sys.stderr)
         return 0
-    if workers:
+    if args.scheduler:
+        print(f"sweep: on the Dask scheduler {args.scheduler}", file=sys.stderr)
+    elif workers:
         print(f"sweep: {workers} worker process(es) x {threads} TensorFlow thread(s) each", file=sys.stderr)
     try:
-        summary = experiments.sweep(configs, args.out, workers=workers, threads=threads)
+        if args.scheduler:
+            from adlip.dask_sweeps import dask_sweep
+
+            summary = dask_sweep(configs, args.out, args.scheduler, resources=dict(args.resources) or None)
+        else:
+            summary = experiments.sweep(configs, args.out, workers=workers, threads=threads)
     except experiments.SweepError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
