@@ -173,11 +173,25 @@ def execute_notebooks(profile="quick", names=None, out_dir="_build/executed", pa
                                        progress_bar=False, execution_timeout=timeout)
         except papermill.PapermillExecutionError as err:
             raise NotebookExecutionError(_failure_message(path, out_path, err)) from err
+        hide_injected_parameters(out_path)
         timings[path.stem] = {"seconds": round(time.perf_counter() - start, 1),
                               "cpu_seconds": round(_children_cpu_seconds() - cpu_start, 1)}
     _record_timings(Path(out_dir) / "timings.json", profile, timings)
     print(_timing_table(timings))
     return timings
+
+
+def hide_injected_parameters(notebook_path) -> None:
+    """Tag the cell papermill injects ("# Parameters", after the parameters cell) ``remove-cell``, so
+    the book shows a chapter's parameters once, in its own cell, not twice."""
+    import nbformat
+
+    notebook = nbformat.read(notebook_path, as_version=4)
+    for cell in notebook.cells:
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+    nbformat.write(notebook, notebook_path)
 
 
 def _children_cpu_seconds():

@@ -194,7 +194,24 @@ def test_book_builds_without_warnings(executed_dir, data_problem, tmp_path):
     for path in CHAPTERS:
         page = html / "notebooks" / f"{path.stem}.html"
         assert page.exists(), f"no page for {path.stem}"
-        assert "Traceback" not in page.read_text(encoding="utf-8")
+        text = page.read_text(encoding="utf-8")
+        assert "Traceback" not in text
+        assert "adlip.css" in text, f"{path.stem}: the page does not load the book's stylesheet"
+        assert '<span class="c1"># Parameters</span>' not in text, f"{path.stem} shows papermill's injected cell"
+    assert (html / "_static" / "adlip.css").is_file()
+
+
+def test_the_injected_parameters_cell_is_hidden(tmp_path):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("profile = 'quick'", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("# Parameters\nprofile = 'smoke'\n", metadata={"tags": ["injected-parameters"]}),
+        nbformat.v4.new_code_cell("print(profile)")])
+    nbformat.write(notebook, tmp_path / "chapter.ipynb")
+    book.hide_injected_parameters(tmp_path / "chapter.ipynb")
+    tags = [cell.metadata.get("tags", []) for cell in nbformat.read(tmp_path / "chapter.ipynb", as_version=4).cells]
+    assert tags == [["parameters"], ["injected-parameters", "remove-cell"], []]
 
 
 def test_colab_notebooks_are_valid_and_install_the_pinned_package(tmp_path):
