@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import time
 import traceback
-from pathlib import Path
 
-from adlip.records import remove_stale_temporaries, write_record
+from adlip.records import write_record
 from adlip.runs import RunConfig, failed_record, run_one
-from adlip.sweeps import SweepError, SweepSummary, is_finished, record_path
+from adlip.sweeps import SweepError, SweepSummary, prepare, record_path
 
 
 def run_task(config: dict, threads: int = 1) -> dict:
@@ -86,19 +85,8 @@ def dask_sweep(configs, out_dir, scheduler, progress: bool = True, threads: int 
 
     from adlip.progress import progress_bar
 
-    out_dir = Path(out_dir).absolute()
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(out_dir)
-    except OSError as error:
-        raise SweepError(f"cannot write to {out_dir}: {error}") from None
-    summary, start = SweepSummary(), time.perf_counter()
-    todo = []
-    for config in configs:
-        if is_finished(out_dir, config):
-            summary.skipped.append(config.run_id)
-        else:
-            todo.append(config)
+    start = time.perf_counter()
+    out_dir, summary, todo = prepare(configs, out_dir)
     owns_client = not hasattr(scheduler, "submit")
     client = connect(scheduler) if owns_client else scheduler
     try:

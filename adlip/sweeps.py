@@ -111,6 +111,24 @@ def claim(out_dir, config: RunConfig):
     return handle
 
 
+def prepare(configs, out_dir) -> tuple:
+    """``(out_dir, summary, todo)`` for a sweep of ``configs``: the folder made absolute (workers may
+    start elsewhere) and writable, its stale temporaries gone, finished runs counted as skipped."""
+    out_dir = Path(out_dir).absolute()
+    try:
+        (out_dir / "logs").mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(out_dir)
+    except OSError as error:
+        raise SweepError(f"cannot write to {out_dir}: {error}") from None
+    summary, todo = SweepSummary(), []
+    for config in configs:
+        if is_finished(out_dir, config):
+            summary.skipped.append(config.run_id)
+        else:
+            todo.append(config)
+    return out_dir, summary, todo
+
+
 def parallelism(workers=None, threads=None) -> tuple:
     """(worker processes, TensorFlow threads per worker) for a sweep on this machine.
 
@@ -148,19 +166,8 @@ def sweep(configs, out_dir, workers: int = 1, progress: bool = True, threads: in
 
     from adlip.progress import progress_bar as tqdm
 
-    out_dir = Path(out_dir).absolute()   # workers start in the repository's folder, not the caller's
-    try:
-        (out_dir / "logs").mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(out_dir)
-    except OSError as error:
-        raise SweepError(f"cannot write to {out_dir}: {error}") from None
-    summary, start = SweepSummary(), time.perf_counter()
-    todo = []
-    for config in configs:
-        if is_finished(out_dir, config):
-            summary.skipped.append(config.run_id)
-        else:
-            todo.append(config)
+    start = time.perf_counter()
+    out_dir, summary, todo = prepare(configs, out_dir)
     bar = tqdm(total=len(todo), desc="sweep", unit="run", disable=not progress)
     running: dict = {}
 
