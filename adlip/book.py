@@ -16,6 +16,7 @@ Command line::
     python -m adlip.book --profile quick                 # execute all chapters, then build
     python -m adlip.book --profile smoke --only 03_deep_svdd --no-build
     python -m adlip.book --only 18 --no-build --executed-dir _build/cifar10 -p dataset=cifar10
+    python -m adlip.book --only 02 09 16 --preview       # a small book of three chapters
 """
 from __future__ import annotations
 
@@ -220,11 +221,17 @@ def _timing_table(timings):
     return "\n".join(lines)
 
 
-def stage_sources(executed_dir, site_src):
-    """Copy the book's sources and the executed chapters into a fresh ``site_src`` tree."""
+def stage_sources(executed_dir, site_src, chapters=None):
+    """Copy the book's sources and the executed chapters into a fresh ``site_src`` tree.
+
+    ``chapters`` (stems or prefixes) stages a preview of just those chapters, with a table of
+    contents cut down to them; by default every chapter of ``_toc.yml`` is staged. MathJax is
+    copied in from the installed book extras (see :func:`vendor_mathjax`) so that the built pages
+    show their mathematics without a network.
+    """
     executed = Path(executed_dir) / "notebooks"
-    chapters = toc_notebooks()
-    missing = [p.stem for p in chapters if not (executed / f"{p.stem}.ipynb").exists()]
+    chosen = select_notebooks(chapters) if chapters else toc_notebooks()
+    missing = [p.stem for p in chosen if not (executed / f"{p.stem}.ipynb").exists()]
     if missing:
         raise FileNotFoundError(
             f"no executed copy in {executed} for: {', '.join(missing)}; run "
@@ -239,10 +246,74 @@ def stage_sources(executed_dir, site_src):
             shutil.copytree(source, site_src / name)
         else:
             shutil.copy2(source, site_src / name)
+    if chapters:
+        _write_yaml(site_src / "_toc.yml", preview_toc(_load_yaml(TOC_PATH), {p.stem for p in chosen}))
     (site_src / "notebooks").mkdir()
-    for chapter in chapters:
+    for chapter in chosen:
         shutil.copy2(executed / f"{chapter.stem}.ipynb", site_src / "notebooks")
+    vendor_mathjax(site_src)
     return site_src
+
+
+def _write_yaml(path, document):
+    import yaml
+
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+
+
+def preview_toc(toc, stems):
+    """``toc`` with only the chapter entries in ``stems`` (and every non-chapter page); empty parts go."""
+    def keep(entry):
+        file = entry.get("file", "")
+        return Path(file).parts[0] != "notebooks" or Path(file).stem in stems
+
+    parts = []
+    for part in toc.get("parts", []):
+        chapters = [entry for entry in part.get("chapters", []) if keep(entry)]
+        if chapters:
+            parts.append({**part, "chapters": chapters})
+    return {**toc, "parts": parts}
+
+
+MATHJAX_BUNDLE = "tex-mml-chtml.js"   # the combined component Jupyter Book otherwise loads from a CDN
+MATHJAX_FOLDER = "mathjax"             # under the book's _static folder
+
+
+def local_mathjax():
+    """The folder of MathJax 3's ``es5`` components installed with the book's extras, or None.
+
+    They come from the ``django-static-mathjax`` wheel (plain static files, no Django needed),
+    which the ``book`` extra installs; it puts them in an importable folder named ``mathjax``.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("mathjax")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        folder = Path(location) / "static" / "mathjax" / "es5"
+        if (folder / MATHJAX_BUNDLE).is_file():
+            return folder
+    return None
+
+
+def vendor_mathjax(site_src, source=None) -> bool:
+    """Copy MathJax into the staged book and point Sphinx at the copy; return whether it did.
+
+    Without a local copy the book keeps Jupyter Book's default (MathJax from a CDN), and this says
+    so once: the pages then show raw LaTeX when opened offline.
+    """
+    source = Path(source) if source is not None else local_mathjax()
+    if source is None:
+        print("note: MathJax is not installed (pip install 'adlip[book]'); the built pages will load it "
+              "from a CDN and show raw LaTeX offline", flush=True)
+        return False
+    other_bundles = {p.name for p in source.glob("*.js")} - {MATHJAX_BUNDLE}
+    shutil.copytree(source, Path(site_src) / "book" / "_static" / MATHJAX_FOLDER,
+                    ignore=lambda folder, names: [n for n in names if Path(folder) == source and n in other_bundles])
+    config_path = Path(site_src) / "_config.yml"
+    config = _load_yaml(config_path)
+    config.setdefault("sphinx", {}).setdefault("config", {})["mathjax_path"] = f"{MATHJAX_FOLDER}/{MATHJAX_BUNDLE}"
+    _write_yaml(config_path, config)
+    return True
 
 
 def _jupyter_book_command():
@@ -255,16 +326,18 @@ def _jupyter_book_command():
     return [found]
 
 
-def build_book(executed_dir="_build/executed", out_dir="_build"):
+def build_book(executed_dir="_build/executed", out_dir="_build", chapters=None):
     """Stage the sources with the executed chapters and build the HTML; return the html folder.
 
     Warnings are errors (``-W -n --keep-going``): a broken reference, a missing citation or a
-    page outside the table of contents fails the build.
+    page outside the table of contents fails the build. A preview of some ``chapters`` only is
+    built with warnings allowed, since their links to the chapters left out cannot resolve.
     """
     out_dir = Path(out_dir).resolve()
-    site_src = stage_sources(executed_dir, out_dir / "site-src")
+    site_src = stage_sources(executed_dir, out_dir / "site-src", chapters)
+    strict = [] if chapters else ["-W", "-n"]
     command = _jupyter_book_command() + ["build", str(site_src), "--path-output", str(out_dir),
-                                         "--all", "-W", "-n", "--keep-going"]
+                                         "--all", *strict, "--keep-going"]
     print("running:", " ".join(command), flush=True)
     result = subprocess.run(command, cwd=REPO_ROOT)
     if result.returncode != 0:
@@ -348,6 +421,8 @@ def main(argv=None):
     parser.add_argument("--only", nargs="+", metavar="NAME",
                         help="execute only these chapters (stem like 03_deep_svdd, or prefix 03)")
     parser.add_argument("--no-build", action="store_true", help="execute only, skip jupyter-book")
+    parser.add_argument("--preview", action="store_true",
+                        help="build a book of just the --only chapters (links to the others stay unresolved)")
     parser.add_argument("--no-execute", action="store_true",
                         help="build from the notebooks already executed in --executed-dir")
     parser.add_argument("--executed-dir", default="_build/executed",
@@ -362,6 +437,8 @@ def main(argv=None):
                              "--ref) into DIR, and stop")
     parser.add_argument("--ref", help="with --colab: the tag or commit the install cells pin (default: HEAD)")
     args = parser.parse_args(argv)
+    if args.preview and not args.only:
+        parser.error("--preview builds the chapters named by --only; name them, e.g. --only 02 09 16")
     if not TOC_PATH.is_file():
         parser.exit(2, f"python -m adlip.book builds the book from a checkout of the adlip repository "
                        f"(_toc.yml, book/, notebooks/), and {REPO_ROOT} is not one: clone the repository and "
@@ -385,7 +462,7 @@ def main(argv=None):
         execute_notebooks(args.profile, names=args.only, out_dir=args.executed_dir,
                           parameters=parameters)
     if not args.no_build:
-        build_book(args.executed_dir, args.out_dir)
+        build_book(args.executed_dir, args.out_dir, args.only if args.preview else None)
 
 
 if __name__ == "__main__":

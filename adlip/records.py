@@ -306,8 +306,15 @@ def records_frame(path, strict: bool = False):
     """The records under ``path`` as a pandas DataFrame: one row per record, its fields as columns.
 
     ``config`` and ``budget`` are spread into columns of their own (``config.<name>``,
-    ``budget.<name>``) so that ``groupby`` can use them. Needs pandas (``pip install pandas``).
+    ``budget.<name>``) so that ``groupby`` can use them. Example::
+
+        records_frame("results/exp2/full").groupby(["algorithm", "lipschitz"], dropna=False)["auc"].mean()
     """
+    return frame_of(load_records(path, strict=strict))
+
+
+def frame_of(records):
+    """Records already in memory as the DataFrame :func:`records_frame` gives (one row per record)."""
     import pandas as pd
 
-    return pd.json_normalize(load_records(path, strict=strict), max_level=1, sep=".")
+    return pd.json_normalize(list(records), max_level=1, sep=".")

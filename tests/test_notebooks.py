@@ -199,6 +199,66 @@ def test_book_builds_without_warnings(executed_dir, data_problem, tmp_path):
         assert "adlip.css" in text, f"{path.stem}: the page does not load the book's stylesheet"
         assert '<span class="c1"># Parameters</span>' not in text, f"{path.stem} shows papermill's injected cell"
     assert (html / "_static" / "adlip.css").is_file()
+    if book.local_mathjax() is not None:  # the book extra installs it; then no page needs the network
+        assert (html / "_static" / "mathjax" / book.MATHJAX_BUNDLE).is_file()
+        assert (html / "_static" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
+        for page in html.rglob("*.html"):
+            text = page.read_text(encoding="utf-8")
+            assert "cdn.jsdelivr.net/npm/mathjax" not in text, f"{page.name} loads MathJax from a CDN"
+        assert "_static/mathjax/tex-mml-chtml.js" in (html / "notebooks" / "05_robustness.html").read_text()
+
+
+def test_a_preview_toc_keeps_the_chosen_chapters_and_the_book_pages():
+    toc = {"format": "jb-book", "root": "book/intro", "parts": [
+        {"caption": "A", "chapters": [{"file": "notebooks/01_a"}, {"file": "notebooks/02_b"}]},
+        {"caption": "B", "numbered": True, "chapters": [{"file": "notebooks/03_c"}]},
+        {"caption": "Back", "chapters": [{"file": "book/references"}]}]}
+    preview = book.preview_toc(toc, {"02_b"})
+    assert preview == {"format": "jb-book", "root": "book/intro", "parts": [
+        {"caption": "A", "chapters": [{"file": "notebooks/02_b"}]},
+        {"caption": "Back", "chapters": [{"file": "book/references"}]}]}
+    assert toc["parts"][0]["chapters"][0] == {"file": "notebooks/01_a"}  # the input is left alone
+
+
+def _fake_mathjax(folder):
+    for name in ("tex-mml-chtml.js", "tex-svg.js", "output/chtml/fonts/woff-v2/a.woff", "input/tex/x.js"):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text("//")
+    return folder
+
+
+def test_mathjax_is_copied_into_the_staged_book_and_configured(tmp_path):
+    site = tmp_path / "site"
+    (site / "book" / "_static").mkdir(parents=True)
+    (site / "_config.yml").write_text("title: t\nsphinx:\n  config:\n    nb_render_markdown_format: myst\n")
+    assert book.vendor_mathjax(site, source=_fake_mathjax(tmp_path / "es5"))
+    copied = site / "book" / "_static" / "mathjax"
+    assert (copied / "tex-mml-chtml.js").is_file() and (copied / "output/chtml/fonts/woff-v2/a.woff").is_file()
+    assert not (copied / "tex-svg.js").exists()      # only the bundle the pages load
+    config = book._load_yaml(site / "_config.yml")
+    assert config["sphinx"]["config"] == {"nb_render_markdown_format": "myst",
+                                          "mathjax_path": "mathjax/tex-mml-chtml.js"}
+
+
+def test_without_a_local_mathjax_the_book_says_it_needs_the_network(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(book, "local_mathjax", lambda: None)
+    (tmp_path / "_config.yml").write_text("title: t\n")
+    assert not book.vendor_mathjax(tmp_path)
+    assert "CDN" in capsys.readouterr().out
+    assert book._load_yaml(tmp_path / "_config.yml") == {"title": "t"}
+
+
+def test_the_book_extra_installs_mathjax():
+    folder = book.local_mathjax()
+    if folder is None:
+        pytest.skip("the book extra is not installed here (pip install 'adlip[book]')")
+    assert (folder / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
+
+
+def test_preview_needs_chapters(capsys):
+    with pytest.raises(SystemExit):
+        book.main(["--preview"])
+    assert "--only" in capsys.readouterr().err
 
 
 def test_the_injected_parameters_cell_is_hidden(tmp_path):

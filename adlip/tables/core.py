@@ -9,13 +9,12 @@ Shared by the thesis's tables (:mod:`adlip.tables.thesis`), the other chapters' 
 from __future__ import annotations
 
 import html
-import statistics
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from adlip import reference as ref
 from adlip.data import CLASS_NAMES
+from adlip.records import frame_of
 from adlip.detectors import registry
 
 MISSING = "–"
@@ -128,12 +127,12 @@ def run_key(record: dict) -> tuple:
     return (record["dataset"], record["algorithm"], _lipschitz_key(record), int(record["normal_class"]))
 
 
-def _group(records, metric: str) -> dict:
-    groups = defaultdict(list)
-    for record in records:
-        if not is_failed(record) and record.get(metric) is not None:
-            groups[run_key(record)].append(record)
-    return groups
+def _runs_frame(records, metric: str):
+    """The finished runs that measured ``metric``, one row each, with their :func:`run_key` as ``key``."""
+    finished = [r for r in records if not is_failed(r) and r.get(metric) is not None]
+    frame = frame_of(finished)
+    frame["key"] = [run_key(r) for r in finished]
+    return frame
 
 
 def aggregate_auc(records) -> dict:
@@ -142,22 +141,28 @@ def aggregate_auc(records) -> dict:
     The standard deviation is the population one (divide by n), as in the thesis; it is None
     for a single run.
     """
-    stats = {}
-    for key, runs in _group(records, "auc").items():
-        values = [100 * r["auc"] for r in runs]
-        std = statistics.pstdev(values) if len(values) > 1 else None
-        stats[key] = AUCStats(statistics.fmean(values), std, len(values))
-    return stats
+    frame = _runs_frame(records, "auc")
+    if frame.empty:
+        return {}
+    stats = (100 * frame["auc"]).groupby(frame["key"], sort=False).agg(
+        ["mean", lambda values: values.std(ddof=0), "size"])
+    return {key: AUCStats(float(mean), float(std) if n > 1 else None, int(n))
+            for key, mean, std, n in stats.itertuples()}
 
 
 def aggregate_bound(records) -> dict:
     """Lipschitz lower bound per configuration as :class:`BoundStats`: the largest over seeds,
     with the ``lip_sigma`` of the run that produced it."""
-    stats = {}
-    for key, runs in _group(records, "lip_lower_bound").items():
-        best = max(runs, key=lambda r: r["lip_lower_bound"])
-        stats[key] = BoundStats(float(best["lip_lower_bound"]), best.get("lip_sigma"), len(runs))
-    return stats
+    import pandas as pd
+
+    frame = _runs_frame(records, "lip_lower_bound")
+    if frame.empty:
+        return {}
+    runs = frame.groupby("key", sort=False)["lip_lower_bound"]
+    best = frame.loc[runs.idxmax()]
+    sigma = best["lip_sigma"] if "lip_sigma" in best else [None] * len(best)
+    return {key: BoundStats(float(bound), None if pd.isna(s) else float(s), int(n))
+            for key, bound, s, n in zip(best["key"], best["lip_lower_bound"], sigma, runs.size())}
 
 
 def _by_class(stats: dict, lipschitz: bool) -> dict:
