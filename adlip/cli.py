@@ -258,6 +258,8 @@ def _sweep(args) -> int:
         for config in todo:
             print(config.run_id)
         print(f"{len(todo)} of {len(configs)} runs to do", file=sys.stderr)
+        if todo:
+            print(f"expected: {_estimate(args, todo).describe(workers or 1)}", file=sys.stderr)
         return 0
     if args.scheduler:
         print(f"sweep: on the Dask scheduler {args.scheduler}", file=sys.stderr)
@@ -279,6 +281,18 @@ def _sweep(args) -> int:
         return 130
     print(summary)
     return 1 if summary.failed else 0
+
+
+def _estimate(args, todo):
+    """Price the runs ``todo`` by the records finished in ``--out`` and the committed ones at the same
+    profile (both experiments train the same runs, with other constants)."""
+    from adlip.estimates import expected_seconds
+
+    finished = experiments.load_records(args.out) if args.out.is_dir() else []
+    committed = [r for experiment in ("exp1", "exp2")
+                 for r in experiments.committed_records(experiment, args.profile)]
+    by_run = {r.get("run_id"): r for r in committed + finished}
+    return expected_seconds(todo, list(by_run.values()))
 
 
 def _study(args) -> int:
