@@ -47,18 +47,14 @@ save_results = False      # True: save this run's record for the book (see the s
 # %%
 import adlip  # noqa: F401  (before TensorFlow: selects Keras 2)
 import tensorflow as tf
-from IPython.display import display
+from IPython.display import Markdown, display
 
 from adlip.views import attacks as views
 from adlip.studies.attacks import ATTACKS, AttackBudget, AttackSpec, run_attacks, saved_record
 
 tf.get_logger().setLevel("ERROR")
-# The chapter's budget per profile, on top of the profile's epochs (CIFAR-10 has a smaller one):
-# training images, test images attacked per label, PGD steps, the budgets epsilon of each norm in
-# "range units" (see the threat model) and the certified radii; AnoGAN, each of whose scores is a
-# latent search, gets a smaller share of everything. Every table states it.
-budget = AttackBudget.resolve(profile, dataset)
-print(budget.caption())
+budget = AttackBudget.resolve(profile, dataset)   # images, PGD steps, epsilons and radii of this profile
+display(Markdown(budget.caption()))
 
 # %% [markdown]
 # ## The threat model
