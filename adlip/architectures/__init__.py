@@ -60,6 +60,8 @@ from adlip.architectures.networks import (
     DATASET_ALIASES,
     DECODERS,
     FAMILIES,
+    FANOGAN_ARCHITECTURES,
+    FANOGAN_FAMILIES,
     LATENT_DIM,
     check_decoder,
     get_architecture,
@@ -68,6 +70,7 @@ from adlip.architectures.rows import DISPLAY_NAMES, LIPSCHITZ_KINDS, Architectur
 
 __all__ = [
     "ARCHITECTURES", "CONV_DECODER_DCAES", "DATASET_ALIASES", "DECODERS", "DISPLAY_NAMES", "FAMILIES",
+    "FANOGAN_ARCHITECTURES", "FANOGAN_FAMILIES",
     "GAN_LEAK", "GNP_ACTIVATIONS", "GNP_POOLINGS", "LATENT_DIM", "LIPSCHITZ_KINDS", "ORTHOGONALIZATIONS",
     "STANDARD_LEAK", "Architecture", "Layer", "build", "check_decoder", "check_gnp_options", "decoder_of",
     "describe", "encoder_of", "export_vanilla", "get_architecture", "iter_layers", "lipschitz_layers",

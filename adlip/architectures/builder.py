@@ -41,7 +41,7 @@ class _LayerFactory:
 
         self.tf = tf
         self.arch = arch
-        self.gan = arch.family in ("generator", "discriminator")
+        self.gan = arch.family in ("generator", "discriminator", "critic", "encoder")   # DCGAN conventions
         self.bias = self.gan if bias is None else bool(bias)
         self.k = k_per_layer
         self.eps_bjorck = None if orthogonalization == "spectral" else _default_eps_bjorck()
@@ -91,6 +91,11 @@ class _LayerFactory:
         # With bias=True it gets a learned offset (its bias term), still no scale.
         return self.tf.keras.layers.BatchNormalization(center=self.bias, scale=False, epsilon=1e-4, momentum=0.9)
 
+    def _groupsort2(self):
+        from deel.lip.activations import GroupSort2
+
+        return GroupSort2()
+
     def make(self, layer: Layer, previous_shape: tuple):
         layers = self.tf.keras.layers
         kind = layer.kind
@@ -129,6 +134,7 @@ class _LayerFactory:
             "Reshape": lambda: layers.Reshape(layer.output_shape),
             "Sigmoid": lambda: layers.Activation("sigmoid"),
             "Tanh": lambda: layers.Activation("tanh"),
+            "GroupSort2": self._groupsort2,
         }
         if kind not in simple:
             raise ValueError(f"unknown layer kind {kind!r} in {self.arch.name}")

@@ -1,10 +1,12 @@
 """The thesis's networks, row by row: the layer lists of every DCAE, Deep SVDD, generator and
-discriminator, standard and Lipschitz, on MNIST and CIFAR-10.
+discriminator, standard and Lipschitz, on MNIST and CIFAR-10; and beside them f-AnoGAN's critic
+and encoder (:data:`FANOGAN_ARCHITECTURES`), which are not the thesis's but are cut from its
+discriminator so that f-AnoGAN and AnoGAN compare on equal networks.
 
 Kept apart from the builder (:mod:`adlip.architectures.builder`) because these rows are the
 thesis's tables as data, checked against the thesis by the tests, while the builder is what turns
-any rows into a Keras model. :func:`get_architecture` is the way in; :data:`ARCHITECTURES` and
-:data:`CONV_DECODER_DCAES` hold every network, made once at import.
+any rows into a Keras model. :func:`get_architecture` is the way in; :data:`ARCHITECTURES`,
+:data:`CONV_DECODER_DCAES` and :data:`FANOGAN_ARCHITECTURES` hold every network, made once at import.
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ import math
 from adlip.architectures.rows import Architecture, Layer
 
 FAMILIES = ("dcae", "deepsvdd", "generator", "discriminator")
+# f-AnoGAN's own networks (its generator is the thesis's): kept out of FAMILIES, the thesis's tables.
+FANOGAN_FAMILIES = ("critic", "encoder")
 DATASET_ALIASES = {"mnist": "mnist", "fashion_mnist": "mnist", "cifar10": "cifar10"}
 # Decoders of the Lipschitz DCAE: the thesis's dense one, the convolutional one it first tried with
 # deel-lip's SpectralConv2D (section 4.1), and the same with convolutions normalised by their
@@ -200,10 +204,39 @@ def _make(family, dataset, lipschitz, decoder="dense"):
     return Architecture(name, family, dataset, lipschitz, input_shape, layers, encoder_depth)
 
 
+def _critic_like(dataset, lipschitz, outputs, activation):
+    """The thesis's DCGAN discriminator without batch norm and sigmoid, ending in ``outputs`` linear units.
+
+    Three 3x3 stride-2 convolutions (64, 128, 256 filters), each followed by ``activation``, then
+    Flatten and a dense layer; deel-lip's layers in the Lipschitz variant.
+    """
+    conv_kind, dense_kind = ("SpectralConv2D", "SpectralDense") if lipschitz else ("Conv2D", "Dense")
+    size = 28 if dataset == "mnist" else 32
+    rows = []
+    for filters in (64, 128, 256):
+        size = math.ceil(size / 2)
+        shape = (size, size, filters)
+        rows += [_conv(conv_kind, filters, 3, shape, stride=2), _act(activation, shape)]
+    return tuple(rows + [_act("Flatten", (size * size * 256,)), Layer(dense_kind, outputs, output_shape=(outputs,))])
+
+
+def _make_fanogan(family, dataset, lipschitz):
+    """f-AnoGAN's WGAN critic (one linear output; GroupSort2 in the 1-Lipschitz critic, whose KR
+    training wants gradient-norm-preserving layers) or its encoder (the same body with a linear
+    LATENT_DIM output, leaky ReLU in both variants: it mirrors the discriminator AnoGAN uses)."""
+    activation = "GroupSort2" if family == "critic" and lipschitz else "LeakyReLU"
+    outputs = 1 if family == "critic" else LATENT_DIM
+    title = {"mnist": "MNIST", "cifar10": "CIFAR10"}[dataset] + " f-AnoGAN " + family.capitalize()
+    return Architecture(("Lipschitz " if lipschitz else "") + title, family, dataset, lipschitz, _INPUTS[dataset],
+                        _critic_like(dataset, lipschitz, outputs, activation))
+
+
 ARCHITECTURES = {(family, dataset, lipschitz): _make(family, dataset, lipschitz)
                  for family in FAMILIES for dataset in ("mnist", "cifar10") for lipschitz in (False, True)}
 CONV_DECODER_DCAES = {(dataset, decoder): _make("dcae", dataset, True, decoder)
                       for dataset in ("mnist", "cifar10") for decoder in DECODERS[1:]}
+FANOGAN_ARCHITECTURES = {(family, dataset, lipschitz): _make_fanogan(family, dataset, lipschitz)
+                         for family in FANOGAN_FAMILIES for dataset in ("mnist", "cifar10") for lipschitz in (False, True)}
 
 
 def check_decoder(decoder, lipschitz_network: bool = True) -> None:
@@ -218,14 +251,15 @@ def check_decoder(decoder, lipschitz_network: bool = True) -> None:
 def get_architecture(family: str, dataset: str, lipschitz=False, decoder: str = "dense") -> Architecture:
     """The thesis's architecture for ``family`` on ``dataset``, standard or Lipschitz.
 
-    ``family`` is one of "dcae", "deepsvdd", "generator", "discriminator"; ``dataset`` one of
+    ``family`` is one of "dcae", "deepsvdd", "generator", "discriminator", or f-AnoGAN's "critic"
+    and "encoder" (:data:`FANOGAN_FAMILIES`, not the thesis's); ``dataset`` one of
     "mnist", "cifar10", "fashion_mnist" (which uses the MNIST networks). ``lipschitz`` may be a
     bool or a constant K (anything not None/False/0 selects the Lipschitz variant). ``decoder``
     picks the Lipschitz DCAE's decoder (:data:`DECODERS`): the thesis's dense one, or a
     convolutional one with deel-lip's ``SpectralConv2D`` or adlip's ``OperatorNormConv2D``.
     """
-    if family not in FAMILIES:
-        raise ValueError(f"unknown architecture family {family!r}; choose one of {FAMILIES}")
+    if family not in FAMILIES + FANOGAN_FAMILIES:
+        raise ValueError(f"unknown architecture family {family!r}; choose one of {FAMILIES + FANOGAN_FAMILIES}")
     if dataset not in DATASET_ALIASES:
         raise ValueError(f"no architecture for data set {dataset!r}; choose one of {sorted(DATASET_ALIASES)}")
     check_decoder(decoder, bool(lipschitz))
@@ -233,5 +267,7 @@ def get_architecture(family: str, dataset: str, lipschitz=False, decoder: str = 
         if family != "dcae":
             raise ValueError(f"decoder={decoder!r} applies to the DCAE only, not to {family!r}")
         return CONV_DECODER_DCAES[(DATASET_ALIASES[dataset], decoder)]
+    if family in FANOGAN_FAMILIES:
+        return FANOGAN_ARCHITECTURES[(family, DATASET_ALIASES[dataset], bool(lipschitz))]
     return ARCHITECTURES[(family, DATASET_ALIASES[dataset], bool(lipschitz))]
 
