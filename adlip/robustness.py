@@ -23,6 +23,11 @@ the same ranking and the same decisions):
   Certificates therefore use ``sqrt(score + R^2)``, which orders images and decides exactly like
   the score does (the threshold is transformed the same way).
 * One-class HKR, score ``-f(x)`` with a 1-Lipschitz ``f``: 1-Lipschitz.
+* f-AnoGAN, score ``A = ||r||^2 / n + kappa ||d||^2 / m`` with the image residual
+  ``r = x - G(E(x))`` (``n`` pixels) and the critic-feature residual ``d = f(x) - f(G(E(x)))`` (``m``
+  features), ``G`` and ``E`` K-Lipschitz and ``f`` 1-Lipschitz: like Deep SVDD's, ``A`` grows
+  quadratically, and certificates use ``sqrt(A)``, the norm of ``(r / sqrt(n), sqrt(kappa) d / sqrt(m))``,
+  which is ``(1 + K^2) sqrt(1/n + kappa / m)``-Lipschitz (derived in :mod:`adlip.detectors.fanogan`).
 * Standard networks carry no constant (:func:`score_lipschitz_constant` returns None). AnoGAN's
   score is the end of a finite latent search from a fixed start, not the exact minimum over the
   latent space: no constant is claimed for it either.
@@ -113,7 +118,8 @@ def score_lipschitz_constant(detector):
 
     DCAE: ``1 + K'`` with ``K' = K/4`` when the autoencoder ends with a sigmoid (the thesis's do),
     ``K`` otherwise; Deep SVDD: ``K``, for ``sqrt(score + R^2) = ||phi(x) - c||``; one-class
-    HKR: ``K`` (1). Every ``K`` includes deel-lip's normalisation margin (``K (1 + 1e-3)``).
+    HKR: ``K`` (1); f-AnoGAN: ``(1 + K^2) sqrt(1/n + kappa / m)`` for ``sqrt(score)``. Every ``K``
+    includes deel-lip's normalisation margin (``K (1 + 1e-3)``).
     None for standard networks and for AnoGAN (:func:`no_certificate_reason` says why).
     """
     if no_certificate_reason(detector) is not None:
@@ -125,7 +131,8 @@ def certified_scores(detector, scores) -> np.ndarray:
     """``decision_function`` scores mapped to the score whose constant certificates use.
 
     Deep SVDD: ``sqrt(score + R^2)`` (the distance to the center; increasing in the score, so the
-    ranking and the decisions at a transformed threshold are unchanged); other families: as is.
+    ranking and the decisions at a transformed threshold are unchanged); f-AnoGAN: ``sqrt(score)``;
+    other families: as is.
     Apply it to the threshold as well.
     """
     return _check_fitted_detector(detector).certified_scores(scores)

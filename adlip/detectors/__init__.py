@@ -15,6 +15,7 @@ from adlip.detectors.hkr import OneClassHKR
 from adlip.detectors.vae import LipschitzVAE
 from adlip.detectors.realnvp import RobustRealNVP
 from adlip.detectors.regsvdd import RegularizedDeepSVDD
+from adlip.detectors.fanogan import FAnoGAN
 from adlip.detectors.base import BaseDetector, Schedule, train_epochs
 from adlip.detectors.contract import Detector
 from adlip.detectors.registry import ALGORITHMS, Algorithm, get_algorithm, register
@@ -39,6 +40,6 @@ def load(path) -> Detector:
 
 
 __all__ = ["ALGORITHMS", "Algorithm", "AnoGAN", "BaseDetector", "COMPANIONS", "DCAE", "DETECTORS", "DeepSVDD", "Detector",
-           "IsolationForestDetector", "KDEDetector", "LipschitzVAE", "OneClassHKR", "OneClassSVMDetector",
+           "FAnoGAN", "IsolationForestDetector", "KDEDetector", "LipschitzVAE", "OneClassHKR", "OneClassSVMDetector",
            "RegularizedDeepSVDD", "RobustRealNVP", "Schedule", "get_algorithm", "load", "make_detector", "register",
            "train_epochs"]
