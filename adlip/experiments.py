@@ -3,7 +3,7 @@ companion comparison are made of, and the records a chapter renders.
 
 One run (:mod:`adlip.runs`) trains and measures one detector on one one-vs-rest task; a sweep
 (:mod:`adlip.sweeps`) runs a grid of them in worker processes and resumes where it stopped. This
-module names the grids (``exp1``, ``exp2``, ``baselines``, ``companions``), registers each as a
+module names the grids (``exp1``, ``exp2``, ``baselines``, ``companions``, ``fanogan``), registers each as a
 :class:`~adlip.studies.base.Study`, and reads their records. The run and sweep names stay reachable
 here (``adlip.experiments.run_one``, ``sweep``, ...), as the README and the book use them.
 """
@@ -18,14 +18,14 @@ from adlip.records import (  # noqa: F401  (the records API, also reachable as a
     write_record)
 from adlip.profiles import get_profile
 from adlip.runs import (  # noqa: F401  (one run, also reachable as adlip.experiments.*)
-    ALGORITHMS, BASELINE_ALGORITHMS, COMPANION_ALGORITHMS, DEEP_ALGORITHMS, PHASE_OF, RunConfig,
+    ALGORITHMS, BASELINE_ALGORITHMS, COMPANION_ALGORITHMS, DEEP_ALGORITHMS, FURTHER_PHASES, PHASE_OF, RunConfig,
     compute_threads, failed_record, fit_and_score, load_split, make_detector, measure_lipschitz,
     resolved_budget, run_one)
 from adlip.studies.base import Study
 from adlip.sweeps import (  # noqa: F401  (sweeps, also reachable as adlip.experiments.*)
     SweepError, SweepSummary, claim, is_finished, parallelism, record_path, run_config_main, same_budget, sweep)
 
-EXPERIMENTS = ("exp1", "exp2", "baselines", "companions")
+EXPERIMENTS = ("exp1", "exp2", "baselines", "companions", "fanogan")
 
 
 # ----------------------------------------------------------------------------------------- grids
@@ -82,7 +82,17 @@ def companions_grid(profile: str) -> list:
             for algorithm, k in COMPANION_RUNS for seed in budget.seeds]
 
 
-GRIDS = {"exp1": exp1_grid, "exp2": exp2_grid, "baselines": baselines_grid, "companions": companions_grid}
+def fanogan_grid(profile: str) -> list:
+    """f-AnoGAN on experiment 2's one-vs-rest tasks, standard and at the K chosen for AnoGAN (the same
+    generator and the same constant, so that the two differ only in how they reach the latent space)."""
+    budget = get_profile(profile)
+    return [RunConfig("fanogan", dataset, normal_class, k, seed, profile, experiment="fanogan")
+            for dataset in budget.datasets for normal_class in budget.classes
+            for k in (None, chosen_constant(dataset, "anogan")) for seed in budget.seeds]
+
+
+GRIDS = {"exp1": exp1_grid, "exp2": exp2_grid, "baselines": baselines_grid, "companions": companions_grid,
+         "fanogan": fanogan_grid}
 
 
 def grid(experiment: str, profile: str, datasets=None) -> list:
@@ -104,6 +114,7 @@ _TITLES = {
     "exp2": "Experiment 2: standard against Lipschitz detectors, one-vs-rest on every class (thesis 5.2)",
     "baselines": "Classical baselines on experiment 2's one-vs-rest tasks",
     "companions": "The companion papers' detectors on experiment 2's one-vs-rest tasks",
+    "fanogan": "f-AnoGAN, standard and Lipschitz, on experiment 2's one-vs-rest tasks",
 }
 
 

@@ -18,7 +18,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 
 
-PHASES = ("dcae", "pretrain", "deepsvdd", "gan")
+PHASES = ("dcae", "pretrain", "deepsvdd", "gan", "encoder")
 
 
 @dataclass(frozen=True)
@@ -44,11 +44,13 @@ class Profile:
     anogan_train_score_size: int = 500      # training images AnoGAN scores for its threshold
     dataset_budgets: dict = field(default_factory=dict)   # data set -> fields that differ for it
     # One knob per training phase (None: ``epochs_scale``): the DCAE detector, the DCAE that
-    # pretrains Deep SVDD, the Deep SVDD phase, the GAN's epochs.
+    # pretrains Deep SVDD, the Deep SVDD phase, the GAN's epochs (AnoGAN's and f-AnoGAN's), and
+    # f-AnoGAN's encoder phase.
     dcae_epochs_scale: float | None = None
     pretrain_epochs_scale: float | None = None
     deepsvdd_epochs_scale: float | None = None
     gan_epochs_scale: float | None = None
+    encoder_epochs_scale: float | None = None
 
     def phase_scale(self, phase: str) -> float:
         """The epochs scale of one training phase (one of ``PHASES``)."""

@@ -29,9 +29,11 @@ DEEP_ALGORITHMS = registry.names("thesis")
 BASELINE_ALGORITHMS = registry.names("baseline")
 COMPANION_ALGORITHMS = registry.names("companion")
 ALGORITHMS = registry.names()
-# The profile's training-phase knob (``Profile.phase_scale``) each thesis detector trains under;
-# Deep SVDD's pretraining DCAE takes the "pretrain" knob on top.
-PHASE_OF = {"dcae": "dcae", "deepsvdd-oc": "deepsvdd", "deepsvdd-sb": "deepsvdd", "anogan": "gan"}
+# The profile's training-phase knob (``Profile.phase_scale``) each deep detector's main schedule trains
+# under (``epochs_scale``), and the knobs of its further phases: Deep SVDD's pretraining DCAE,
+# f-AnoGAN's encoder.
+PHASE_OF = {"dcae": "dcae", "deepsvdd-oc": "deepsvdd", "deepsvdd-sb": "deepsvdd", "anogan": "gan", "fanogan": "gan"}
+FURTHER_PHASES = {"deepsvdd-oc": ("pretrain",), "deepsvdd-sb": ("pretrain",), "fanogan": ("encoder",)}
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,10 @@ def make_detector(config: RunConfig, verbose: int = 0, cache_dir=None):
         options.setdefault("train_score_size", profile.anogan_train_score_size)
         if config.lipschitz is not None:
             options.setdefault("orthogonalization", profile.gan_orthogonalization)
+    elif config.algorithm == "fanogan":
+        options.setdefault("encoder_epochs_scale", config.epochs_scale or profile.phase_scale("encoder"))
+        if config.lipschitz is not None:
+            options.setdefault("orthogonalization", profile.gan_orthogonalization)
     elif config.algorithm.startswith("deepsvdd"):
         options.setdefault("pretrain_epochs_scale", config.epochs_scale or profile.phase_scale("pretrain"))
         if cache_dir is not None:
@@ -126,8 +132,8 @@ def resolved_budget(detector) -> dict:
     """Every budget knob the detector was trained and scored with, in the thesis's units.
 
     Epochs per training phase (after the profile's scales), the soft-boundary warm-up and radius
-    interval, AnoGAN's latent-search steps, scored training images and GAN layers: what a table's
-    caption needs to state exactly what was run.
+    interval, AnoGAN's latent-search steps, scored training images and GAN layers, f-AnoGAN's
+    encoder epochs and critic steps: what a table's caption needs to state exactly what was run.
     """
     budget = {}
     schedule = getattr(detector, "resolved_schedule", None)
@@ -145,6 +151,11 @@ def resolved_budget(detector) -> dict:
     elif family == "anogan":
         budget.update(gan_epochs=epochs, latent_steps=detector.latent_steps,
                       train_score_size=detector.train_score_size)
+        if detector.lipschitz is not None:
+            budget["orthogonalization"] = detector.orthogonalization
+    elif family == "fanogan":
+        budget.update(gan_epochs=epochs, encoder_epochs=int(detector.resolved_encoder_schedule().total_epochs),
+                      critic_steps=detector.critic_steps)
         if detector.lipschitz is not None:
             budget["orthogonalization"] = detector.orthogonalization
     else:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from adlip.profiles import PHASES, get_profile
 from adlip.records import REPO_ROOT, load_records, remove_stale_temporaries, write_record
-from adlip.runs import PHASE_OF, RunConfig, failed_record, run_one
+from adlip.runs import FURTHER_PHASES, PHASE_OF, RunConfig, failed_record, run_one
 
 
 @dataclass
@@ -49,7 +49,9 @@ def same_budget(record: dict, config: RunConfig) -> bool:
     recorded = record.get("profile_budget") or {}
     current = json.loads(json.dumps(get_profile(config.profile, dataset=config.dataset).to_dict()))
     ignored = _GRID_FIELDS if config.algorithm == "anogan" else _GRID_FIELDS | _ANOGAN_FIELDS
-    own_phases = {PHASE_OF.get(config.algorithm)} | ({"pretrain"} if config.algorithm.startswith("deepsvdd") else set())
+    if config.algorithm == "fanogan":                 # its Lipschitz GAN's layers follow the profile too
+        ignored = ignored - {"gan_orthogonalization"}
+    own_phases = {PHASE_OF.get(config.algorithm), *FURTHER_PHASES.get(config.algorithm, ())}
     ignored = ignored | {f"{phase}_epochs_scale" for phase in PHASES if phase not in own_phases}
     return all(recorded[key] == value for key, value in current.items() if key not in ignored and key in recorded)
 
