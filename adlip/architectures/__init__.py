@@ -62,17 +62,21 @@ from adlip.architectures.networks import (
     FAMILIES,
     FANOGAN_ARCHITECTURES,
     FANOGAN_FAMILIES,
+    GAN_ACTIVATIONS,
+    GROUPSORT_GAN_ARCHITECTURES,
     LATENT_DIM,
     check_decoder,
+    check_gan_activation,
     get_architecture,
 )
 from adlip.architectures.rows import DISPLAY_NAMES, LIPSCHITZ_KINDS, Architecture, Layer, describe, to_markdown
 
 __all__ = [
     "ARCHITECTURES", "CONV_DECODER_DCAES", "DATASET_ALIASES", "DECODERS", "DISPLAY_NAMES", "FAMILIES",
-    "FANOGAN_ARCHITECTURES", "FANOGAN_FAMILIES",
+    "FANOGAN_ARCHITECTURES", "FANOGAN_FAMILIES", "GAN_ACTIVATIONS", "GROUPSORT_GAN_ARCHITECTURES",
     "GAN_LEAK", "GNP_ACTIVATIONS", "GNP_POOLINGS", "LATENT_DIM", "LIPSCHITZ_KINDS", "ORTHOGONALIZATIONS",
-    "STANDARD_LEAK", "Architecture", "Layer", "build", "check_decoder", "check_gnp_options", "decoder_of",
+    "STANDARD_LEAK", "Architecture", "Layer", "build", "check_decoder", "check_gan_activation", "check_gnp_options",
+    "decoder_of",
     "describe", "encoder_of", "export_vanilla", "get_architecture", "iter_layers", "lipschitz_layers",
     "refresh_lipschitz_kernels", "to_markdown", "transfer_weights",
 ]

@@ -6,7 +6,9 @@ discriminator so that f-AnoGAN and AnoGAN compare on equal networks.
 Kept apart from the builder (:mod:`adlip.architectures.builder`) because these rows are the
 thesis's tables as data, checked against the thesis by the tests, while the builder is what turns
 any rows into a Keras model. :func:`get_architecture` is the way in; :data:`ARCHITECTURES`,
-:data:`CONV_DECODER_DCAES` and :data:`FANOGAN_ARCHITECTURES` hold every network, made once at import.
+:data:`CONV_DECODER_DCAES`, :data:`FANOGAN_ARCHITECTURES` and :data:`GROUPSORT_GAN_ARCHITECTURES`
+(the Lipschitz generator and discriminator with GroupSort2 in place of their ReLUs and leaky ReLUs,
+for the mode-collapse study) hold every network, made once at import.
 """
 from __future__ import annotations
 
@@ -22,6 +24,10 @@ DATASET_ALIASES = {"mnist": "mnist", "fashion_mnist": "mnist", "cifar10": "cifar
 # deel-lip's SpectralConv2D (section 4.1), and the same with convolutions normalised by their
 # operator norm (adlip.layers.OperatorNormConv2D; see the SpectralConv2D chapter of the book).
 DECODERS = ("dense", "spectralconv", "operatorconv")
+# Activations of the Lipschitz GANs' rows (get_architecture's ``activation``): None keeps the
+# thesis's (ReLU in the generator, leaky ReLU in the discriminator); "groupsort2" swaps both for
+# GroupSort2, a gradient-norm-preserving activation. Not the thesis's: kept out of ARCHITECTURES.
+GAN_ACTIVATIONS = (None, "groupsort2")
 
 
 # --- a small vocabulary for writing the tables ------------------------------------------------
@@ -231,12 +237,28 @@ def _make_fanogan(family, dataset, lipschitz):
                         _critic_like(dataset, lipschitz, outputs, activation))
 
 
+def _make_groupsort_gan(family, dataset):
+    """The thesis's Lipschitz generator or discriminator with every ReLU and leaky ReLU row replaced by
+    GroupSort2 (same sizes, same deel-lip layers, same tanh or sigmoid output).
+
+    GroupSort2 sorts the units in pairs: 1-Lipschitz like the rows it replaces, but it keeps the
+    norm of every gradient that passes through it, where a ReLU zeroes the gradient of every
+    inactive unit. Every hidden width of these networks is even, as the pairs need.
+    """
+    base = _make(family, dataset, True)
+    rows = tuple(Layer("GroupSort2", output_shape=row.output_shape) if row.kind in ("ReLU", "LeakyReLU") else row
+                 for row in base.layers)
+    return Architecture(base.name + " (GroupSort2)", family, dataset, True, base.input_shape, rows)
+
+
 ARCHITECTURES = {(family, dataset, lipschitz): _make(family, dataset, lipschitz)
                  for family in FAMILIES for dataset in ("mnist", "cifar10") for lipschitz in (False, True)}
 CONV_DECODER_DCAES = {(dataset, decoder): _make("dcae", dataset, True, decoder)
                       for dataset in ("mnist", "cifar10") for decoder in DECODERS[1:]}
 FANOGAN_ARCHITECTURES = {(family, dataset, lipschitz): _make_fanogan(family, dataset, lipschitz)
                          for family in FANOGAN_FAMILIES for dataset in ("mnist", "cifar10") for lipschitz in (False, True)}
+GROUPSORT_GAN_ARCHITECTURES = {(family, dataset): _make_groupsort_gan(family, dataset)
+                               for family in ("generator", "discriminator") for dataset in ("mnist", "cifar10")}
 
 
 def check_decoder(decoder, lipschitz_network: bool = True) -> None:
@@ -248,7 +270,23 @@ def check_decoder(decoder, lipschitz_network: bool = True) -> None:
                          "or keep decoder=\"dense\" (the standard DCAE has its own convolutional decoder)")
 
 
-def get_architecture(family: str, dataset: str, lipschitz=False, decoder: str = "dense") -> Architecture:
+def check_gan_activation(activation, family: str = "generator", lipschitz_network: bool = True) -> None:
+    """Validate a GAN activation choice (see :data:`GAN_ACTIVATIONS`)."""
+    if activation not in GAN_ACTIVATIONS:
+        raise ValueError(f"unknown GAN activation {activation!r}; choose one of {GAN_ACTIVATIONS} "
+                         "(None keeps the thesis's ReLU in the generator and leaky ReLU in the discriminator)")
+    if activation is None:
+        return
+    if family not in ("generator", "discriminator"):
+        raise ValueError(f"activation={activation!r} selects rows of the GAN's generator or discriminator, not of "
+                         f"{family!r} (the DCAE and Deep SVDD swap activations in build(..., activation=...))")
+    if not lipschitz_network:
+        raise ValueError(f"activation={activation!r} replaces the activations of the Lipschitz networks only; "
+                         "give a Lipschitz constant, or leave activation at None")
+
+
+def get_architecture(family: str, dataset: str, lipschitz=False, decoder: str = "dense",
+                     activation=None) -> Architecture:
     """The thesis's architecture for ``family`` on ``dataset``, standard or Lipschitz.
 
     ``family`` is one of "dcae", "deepsvdd", "generator", "discriminator", or f-AnoGAN's "critic"
@@ -257,12 +295,17 @@ def get_architecture(family: str, dataset: str, lipschitz=False, decoder: str = 
     bool or a constant K (anything not None/False/0 selects the Lipschitz variant). ``decoder``
     picks the Lipschitz DCAE's decoder (:data:`DECODERS`): the thesis's dense one, or a
     convolutional one with deel-lip's ``SpectralConv2D`` or adlip's ``OperatorNormConv2D``.
+    ``activation="groupsort2"`` picks the Lipschitz generator's or discriminator's rows with
+    GroupSort2 activations (:data:`GROUPSORT_GAN_ARCHITECTURES`); None keeps the thesis's.
     """
     if family not in FAMILIES + FANOGAN_FAMILIES:
         raise ValueError(f"unknown architecture family {family!r}; choose one of {FAMILIES + FANOGAN_FAMILIES}")
     if dataset not in DATASET_ALIASES:
         raise ValueError(f"no architecture for data set {dataset!r}; choose one of {sorted(DATASET_ALIASES)}")
     check_decoder(decoder, bool(lipschitz))
+    check_gan_activation(activation, family, bool(lipschitz))
+    if activation is not None:
+        return GROUPSORT_GAN_ARCHITECTURES[(family, DATASET_ALIASES[dataset])]
     if decoder != "dense":
         if family != "dcae":
             raise ValueError(f"decoder={decoder!r} applies to the DCAE only, not to {family!r}")

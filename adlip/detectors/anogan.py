@@ -40,6 +40,11 @@ Choices, and where they differ from the thesis:
   only, which is still K-Lipschitz and far cheaper for the generator's huge dense layers than
   deel-lip's default Björck orthonormalisation ("bjorck"). After training, both networks' kernels
   are normalised once more from exact singular vectors (``architectures.refresh_lipschitz_kernels``).
+* Two options that are not the thesis's, for the mode-collapse study (``adlip.studies.mode_collapse``):
+  ``activation="groupsort2"`` builds the Lipschitz generator and discriminator with GroupSort2 in
+  place of their ReLUs and leaky ReLUs (rows ``architectures.GROUPSORT_GAN_ARCHITECTURES``), and
+  ``discriminator="standard"`` trains the K-Lipschitz generator against the thesis's standard
+  discriminator, batch norm included. The defaults (None) build the thesis's networks.
 """
 from __future__ import annotations
 
@@ -58,6 +63,9 @@ EPOCHS = {"mnist": 20, "fashion_mnist": 20, "cifar10": 50}
 DIVERSITY_SAMPLES = 64       # fixed latent vectors whose images measure mode collapse
 CALIBRATION_SAMPLES = 512    # batch that recomputes batch norm statistics (training used 128)
 COLLAPSE_RATIO = 0.25        # sample diversity below this fraction of the data's counts as collapse
+# The discriminator option: None matches the generator (Lipschitz with a constant K, standard without);
+# "standard" pairs a K-Lipschitz generator with the standard, batch-normalised discriminator.
+DISCRIMINATORS = (None, "lipschitz", "standard")
 ADAM_SEARCH = (0.9, 0.999, 1e-7)   # beta_1, beta_2, epsilon of the latent search (Keras's defaults)
 
 
@@ -179,6 +187,15 @@ class AnoGAN(BaseDetector):
     Each image starts from a standard normal draw seeded by ``seed``, so scores are reproducible.
     ``train_score_size`` training images (a seeded subset; None: all) give ``decision_scores_``.
     ``orthogonalization`` ("bjorck" or "spectral") is passed to ``architectures.build``.
+    ``activation`` ("groupsort2"; None: the thesis's ReLU / leaky ReLU) picks the Lipschitz networks'
+    activations, ``discriminator`` ("lipschitz", "standard"; None: the generator's kind) which
+    discriminator the generator is trained against; both need a Lipschitz constant to differ from
+    the thesis's AnoGAN.
+
+    ``epoch_monitor`` is not a parameter: set it on an instance before ``fit`` to a callable
+    ``monitor(generator, epoch) -> dict`` of numbers, called after every epoch (batch norm
+    statistics recomputed, generator in inference mode); its values join ``history_``. It is not
+    saved, cloned or compared, and when it is None (the default) training is unchanged.
 
     Fitted attributes: ``generator_`` (latent -> image), ``discriminator_`` (image -> probability
     of being real), ``data_diversity_``, ``collapsed_``, and the base class's ``decision_scores_``,
@@ -191,10 +208,12 @@ class AnoGAN(BaseDetector):
     scaling = "tanh"   # the one_vs_rest scaling this detector needs: pixels in [-1, 1]
     _network_attributes = ("generator_", "discriminator_")
     _state_attributes = BaseDetector._state_attributes + ("data_diversity_", "collapsed_")
+    epoch_monitor = None   # see the class docstring: a per-epoch callback, not a parameter
 
     def __init__(self, dataset="mnist", lipschitz=None, seed=0, schedule=None, epochs_scale=1.0,
                  batch_size=None, verbose=1, contamination=0.1, orthogonalization="bjorck", latent_steps=500,
-                 latent_learning_rate=0.01, feature_weight=0.1, search_batch_size=500, train_score_size=500):
+                 latent_learning_rate=0.01, feature_weight=0.1, search_batch_size=500, train_score_size=500,
+                 activation=None, discriminator=None):
         super().__init__(dataset=dataset, lipschitz=lipschitz, seed=seed, schedule=schedule,
                          epochs_scale=epochs_scale, batch_size=batch_size, verbose=verbose,
                          contamination=contamination)
@@ -204,6 +223,8 @@ class AnoGAN(BaseDetector):
         self.feature_weight = feature_weight
         self.search_batch_size = search_batch_size
         self.train_score_size = train_score_size
+        self.activation = activation
+        self.discriminator = discriminator
 
     def default_schedule(self) -> Schedule:
         return Schedule(((EPOCHS[self.dataset], LEARNING_RATE),), batch_size=128, weight_decay=0.0)
@@ -219,6 +240,15 @@ class AnoGAN(BaseDetector):
         rate, weight = self.latent_learning_rate, self.feature_weight
         check_number("latent_learning_rate", rate, low=0.0, low_closed=False, finite=False, what="a positive number")
         check_number("feature_weight (lambda of eq. 2.12)", weight, low=0.0, high=1.0, what="in [0, 1]")
+        architectures.check_gan_activation(self.activation, "generator", self.lipschitz is not None)
+        if self.discriminator not in DISCRIMINATORS:
+            raise ValueError(f"discriminator must be one of {DISCRIMINATORS} (None: the generator's kind), "
+                             f"got {self.discriminator!r}")
+        if self.discriminator == "lipschitz" and self.lipschitz is None:
+            raise ValueError("discriminator='lipschitz' needs a Lipschitz constant K (lipschitz=K); the standard "
+                             "AnoGAN trains against the standard discriminator")
+        if self.epoch_monitor is not None and not callable(self.epoch_monitor):
+            raise ValueError(f"epoch_monitor must be None or a callable, got {type(self.epoch_monitor).__name__}")
 
     # -- networks --
     @property
@@ -226,11 +256,15 @@ class AnoGAN(BaseDetector):
         return int(self.architecture("generator").input_shape[0])
 
     def architecture(self, family: str) -> architectures.Architecture:
-        """The thesis's "generator" or "discriminator" for this detector's data set and variant."""
-        return architectures.get_architecture(family, self.dataset, self.lipschitz is not None)
+        """The "generator" or "discriminator" for this detector's data set and variant: the thesis's,
+        unless ``activation`` or ``discriminator`` says otherwise."""
+        lipschitz = self.lipschitz is not None and not (family == "discriminator" and self.discriminator == "standard")
+        return architectures.get_architecture(family, self.dataset, lipschitz,
+                                              activation=self.activation if lipschitz else None)
 
     def _build(self, family: str, seed: int):
-        return architectures.build(self.architecture(family), lipschitz=self.lipschitz, seed=seed,
+        spec = self.architecture(family)
+        return architectures.build(spec, lipschitz=self.lipschitz if spec.lipschitz else None, seed=seed,
                                    orthogonalization=self.orthogonalization)
 
     def prior(self, n: int, seed: int) -> np.ndarray:
@@ -260,8 +294,12 @@ class AnoGAN(BaseDetector):
             diversity = mean_pairwise_distance(generator(diversity_latents, training=False).numpy())
             logs.update(sample_diversity=diversity,
                         diversity_ratio=diversity / self.data_diversity_ if self.data_diversity_ else float("nan"))
+            if self.epoch_monitor is not None:
+                logs.update(self.epoch_monitor(generator, epoch))
 
         variant = "" if self.lipschitz is None else f" K={self.lipschitz:g} {self.orthogonalization}"
+        variant += "" if self.activation is None else f" {self.activation}"
+        variant += "" if self.discriminator is None else f", {self.discriminator} discriminator"
         history = train_epochs(step, x, self.schedule_, optimizers, seed=self.seed, verbose=self.verbose,
                                description=f"AnoGAN {self.dataset}{variant}", on_epoch_end=on_epoch_end)
         for network in (generator, discriminator):
