@@ -15,7 +15,7 @@ PACKAGE = "adlip"
 LAYERS = [
     ["adlip", "adlip.checks", "adlip.glue", "adlip.progress", "adlip.data", "adlip.layers", "adlip.architectures", "adlip.reference"],
     ["adlip.detectors"],
-    ["adlip.metrics", "adlip.robustness"],
+    ["adlip.metrics", "adlip.metrics_gan", "adlip.robustness"],
     ["adlip.profiles", "adlip.records", "adlip.estimates", "adlip.runs", "adlip.sweeps", "adlip.dask_sweeps", "adlip.studies", "adlip.experiments"],
     ["adlip.studies.catalog"],
     ["adlip.tables", "adlip.plots", "adlip.reproduction", "adlip.views"],
