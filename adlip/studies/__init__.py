@@ -5,7 +5,7 @@ folder of records under ``results/<study>/<profile>/``) with a
 :class:`~adlip.studies.base.StudyBudget` that says what it costs per profile; the estimators in
 :mod:`adlip.detectors` know none of that. The thesis's experiments are :mod:`adlip.experiments`;
 here are the companion papers' chapters (``regsvdd``, ``hkr``, ``vae``, ``realnvp``), the attacks
-and certificates (``attacks``), gradient-norm-preserving layers (``gnp``) and the decoder question
-(``decoders``). :mod:`adlip.studies.catalog` finds any of them by name
+and certificates (``attacks``), gradient-norm-preserving layers (``gnp``), the decoder question
+(``decoders``) and the Lipschitz GAN's mode collapse (``mode-collapse``). :mod:`adlip.studies.catalog` finds any of them by name
 (``python -m adlip study --list``).
 """

@@ -47,3 +47,5 @@ from adlip.studies.hkr import HKR  # noqa: E402
 register(HKR)
 from adlip.studies.realnvp import REALNVP  # noqa: E402
 register(REALNVP)
+from adlip.studies.mode_collapse import MODE_COLLAPSE  # noqa: E402
+register(MODE_COLLAPSE)
