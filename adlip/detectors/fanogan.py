@@ -84,7 +84,8 @@ class FAnoGAN(BaseDetector):
     ``kappa`` the feature residual's weight in the encoder's loss and the score; ``encoder_schedule``
     (None: as many epochs as the GAN's default, Adam 1e-4, batch 64) and ``encoder_epochs_scale``
     (None: ``epochs_scale``) set the encoder phase, ``schedule`` / ``epochs_scale`` the GAN phase;
-    ``batch_size`` overrides both phases' batch size; ``orthogonalization`` ("spectral" or "bjorck")
+    ``batch_size`` overrides both phases' batch size (the GAN's is per critic step); a schedule's weight
+    decay is not applied (the paper uses none); ``orthogonalization`` ("spectral" or "bjorck")
     normalises the Lipschitz generator and encoder, ``critic_orthogonalization`` the Lipschitz critic.
     Images must be scaled to [-1, 1] (``one_vs_rest(..., scaling="tanh")``).
 
