@@ -67,6 +67,8 @@ class Record(Provenance, total=False):
     lip_pairs: int | None
     lip_gradient_ascent: float | None
     lip_seconds: float
+    score_constant: float | None            # the certified score's L2 constant (records since 2026-11-26)
+    certified_radius_median: float | None   # median L2 radius of the test images' certified decisions
     collapsed: bool | None
     history: dict               # per-epoch curves
     profile_budget: dict

@@ -1,7 +1,8 @@
 """One run -> one record: the unit every thesis experiment, sweep and ``adlip run`` is made of.
 
 A run trains one detector on one one-vs-rest task and measures it: ROC-AUC on the test set, the
-thesis's random-pair Lipschitz lower bound and a gradient-ascent bound, timings. Its record (one JSON
+thesis's random-pair Lipschitz lower bound and a gradient-ascent bound, the certified score's
+constant and median certified radius where the detector has one, timings. Its record (one JSON
 line) carries the full configuration, the resolved budget, the profile, the versions of adlip,
 TensorFlow and deel-lip, and the git commit. :mod:`adlip.sweeps` runs many of them;
 :mod:`adlip.experiments` says which.
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from adlip.checks import check_positive
-from adlip import data, metrics
+from adlip import data, metrics, robustness
 from adlip.detectors import registry
 from adlip.records import _jsonable, provenance
 from adlip.profiles import get_profile
@@ -200,6 +201,21 @@ def measure_lipschitz(detector, x_test, config: RunConfig) -> dict:
                 lip_seconds=time.perf_counter() - start)
 
 
+def certificate_summary(detector, scores) -> dict:
+    """The certified score's L2 constant and the median certified radius over the test images.
+
+    Both None for detectors without a provable constant (standard networks, AnoGAN). The radius of
+    an image is how far (L2, in the detector's input scaling) it can be moved without its decision
+    at ``threshold_`` changing (:func:`adlip.robustness.certified_radius`).
+    """
+    constant = robustness.score_lipschitz_constant(detector)
+    if constant is None:
+        return dict(score_constant=None, certified_radius_median=None)
+    level = robustness.certified_scores(detector, [detector.threshold_])[0]
+    radius = robustness.certified_radius(robustness.certified_scores(detector, scores), level, constant)
+    return dict(score_constant=float(constant), certified_radius_median=float(np.median(radius)))
+
+
 def fit_and_score(detector, split) -> tuple:
     """Fit on the split's training images and score its test images: ``(scores, train s, score s)``."""
     start = time.perf_counter()
@@ -224,6 +240,7 @@ def run_one(config: RunConfig, verbose: int = 0, cache_dir=None) -> dict:
                   n_train=int(split.info["n_train"]), n_test=int(split.info["n_test"]),
                   data_fingerprint=data.fingerprint(config.dataset))
     record.update(measure_lipschitz(detector, split.x_test, config))
+    record.update(certificate_summary(detector, scores))
     record.update(collapsed=getattr(detector, "collapsed_", None),
                   history=_summarise_history(getattr(detector, "history_", None)),
                   status="ok", error=None, config=config.to_dict(),
