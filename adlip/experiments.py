@@ -150,6 +150,25 @@ def committed_records(experiment: str, profile: str, results_dir="results", data
     return [r for r in records if datasets is None or r.get("dataset") in datasets]
 
 
+def gan_records(profile: str, results_dir="results", run=None, workers: int = 0, datasets=None) -> list:
+    """AnoGAN's records of experiment 2 and f-AnoGAN's of its own grid: the GAN chapter's comparison.
+
+    ``run=None`` makes the missing runs of both (AnoGAN's only, not the rest of experiment 2) under
+    the ``smoke`` profile only; ``run=True`` always, ``run=False`` never. Grids not run yet give no
+    records rather than an error, so the chapter can say what is missing.
+    """
+    if run is None:
+        run = profile == "smoke"
+    if run:
+        anogan = [c for c in grid("exp2", profile, datasets) if c.algorithm == "anogan"]
+        sweep(anogan, Path(results_dir) / "exp2" / profile, workers=workers, progress=False)
+        sweep(grid("fanogan", profile, datasets), Path(results_dir) / "fanogan" / profile, workers=workers,
+              progress=False)
+    anogan_records = committed_records("exp2", profile, results_dir, datasets)
+    return ([r for r in anogan_records if r.get("algorithm") == "anogan"]
+            + committed_records("fanogan", profile, results_dir, datasets))
+
+
 def progress(records, experiment: str, profile: str, datasets=None) -> str:
     """How much of a grid its records cover, in one sentence ("23 of 80 runs of exp2 at full (MNIST)...")."""
     configs = grid(experiment, profile, datasets)
