@@ -299,8 +299,9 @@ def _study(args) -> int:
     from adlip.studies import catalog
 
     if args.list or not args.name:
+        width = max(map(len, catalog.STUDIES))
         for name, study in catalog.STUDIES.items():
-            print(f"{name:>12}  {study.title}")
+            print(f"{name:>{width}}  {study.title}")
         return 0
     try:
         study = catalog.get_study(args.name)
