@@ -69,7 +69,8 @@ seed = 0  # seed of the data subsets, the initial weights and the training
 # experiments: choosing a Lipschitz constant per detector, then comparing standard and Lipschitz
 # detectors on every normal class of MNIST and CIFAR-10.
 #
-# The part *Beyond the thesis* adds four more detectors from the literature, and *Robustness,
+# The part *Beyond the thesis* adds four more detectors from the literature and f-AnoGAN, which
+# answers the thesis's open questions about AnoGAN ({ref}`chap-gan-detectors`), and *Robustness,
 # measured* tests what the thesis assumed: it attacks the detectors and certifies them
 # ({ref}`chap-attacks`), compares ways to measure a Lipschitz constant
 # ({ref}`chap-measuring-lipschitz`), swaps in gradient-norm-preserving layers ({ref}`chap-gnp`), and
