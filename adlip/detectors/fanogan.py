@@ -65,7 +65,7 @@ from adlip import architectures
 from adlip.checks import check_integer, check_number, check_positive
 from adlip.detectors.anogan import (CALIBRATION_SAMPLES, COLLAPSE_RATIO, DIVERSITY_SAMPLES, apply_layers,
                                     calibrate_batch_norm, feature_layers, mean_pairwise_distance)
-from adlip.detectors.base import BaseDetector, Schedule, predict_in_batches, train_epochs
+from adlip.detectors.base import BaseDetector, Schedule, predict_in_batches, seed_everything, train_epochs
 from adlip.detectors.registry import Algorithm, register
 from adlip.detectors.scoring import NORMALISATION_MARGIN, flat_norm, network_constant
 
@@ -164,14 +164,34 @@ class FAnoGAN(BaseDetector):
         return np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype(np.float32)
 
     # -- training --
-    def _fit(self, x: np.ndarray) -> dict:
+    epoch_monitor = None   # not a parameter: a callable(generator, epoch) -> dict of values logged per GAN epoch
+
+    def fit_gan(self, X):
+        """Train the Wasserstein GAN (stage 1) on ``X`` alone, with no encoder; returns ``self``.
+
+        For studies of the GAN itself (the book's mode-collapse study): ``generator_``, ``critic_``,
+        ``history_``, ``data_diversity_`` and ``collapsed_`` are set exactly as ``fit`` sets them,
+        but the detector cannot score (``fit`` does that).
+        """
+        self._check_params()
+        if self.epoch_monitor is not None and not callable(self.epoch_monitor):
+            raise ValueError(f"epoch_monitor must be None or a callable, got {type(self.epoch_monitor).__name__}")
+        x = self._check_X(X)
+        seed_everything(self.seed)
+        self.schedule_ = self.resolved_schedule()
+        self._build_gan()
+        self.history_ = self._train_gan(x)
+        return self
+
+    def _build_gan(self) -> None:
         self.generator_ = self._build("generator", self.seed)
         self.critic_ = self._build("critic", self.seed + 1)
+
+    def _fit(self, x: np.ndarray) -> dict:
+        self._build_gan()
         self.encoder_ = self._build("encoder", self.seed + 4)
         self._scorer = None
         history = self._train_gan(x)
-        for network in (self.generator_, self.critic_):
-            architectures.refresh_lipschitz_kernels(network)
         encoder_history = self._train_encoder(x)
         architectures.refresh_lipschitz_kernels(self.encoder_)
         history.update({f"encoder_{key}": values for key, values in encoder_history.items()})
@@ -210,12 +230,16 @@ class FAnoGAN(BaseDetector):
             diversity = mean_pairwise_distance(generator(diversity_latents, training=False).numpy())
             logs.update(sample_diversity=diversity,
                         diversity_ratio=diversity / self.data_diversity_ if self.data_diversity_ else float("nan"))
+            if self.epoch_monitor is not None:
+                logs.update(self.epoch_monitor(generator, epoch))
 
         # One step takes critic_steps batches: a GAN epoch passes every image through the critic once.
         gan_schedule = Schedule(self.schedule_.phases, self.schedule_.batch_size * steps, 0.0)
         variant = "WGAN-GP" if self.lipschitz is None else f"KR critic, K={self.lipschitz:g} {self.orthogonalization}"
         history = train_epochs(step, x, gan_schedule, optimizers, seed=self.seed, verbose=self.verbose,
                                description=f"f-AnoGAN GAN {self.dataset} ({variant})", on_epoch_end=on_epoch_end)
+        for network in (generator, critic):
+            architectures.refresh_lipschitz_kernels(network)
         self.collapsed_ = bool(history["diversity_ratio"][-1] < COLLAPSE_RATIO)
         return history
 

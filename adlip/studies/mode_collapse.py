@@ -34,10 +34,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from adlip import architectures, metrics_gan
+from adlip import metrics_gan
 from adlip.data import CLASS_NAMES, load_dataset, one_vs_rest, scale_images
 from adlip.detectors import anogan, fanogan
-from adlip.detectors.base import Schedule, predict_in_batches, seed_everything, train_epochs
+from adlip.detectors.base import Schedule, predict_in_batches
 from adlip.records import _jsonable, provenance
 from adlip.studies.base import Study, StudyBudget, TaskRun
 from adlip.studies.wording import plural, size
@@ -189,58 +189,17 @@ class EpochMonitor:
 
 
 def train_wgan_stage(x, lipschitz: float, epochs: int, seed: int, monitor=None, dataset: str = "mnist"):
-    """The Lipschitz f-AnoGAN's GAN stage alone, with ``monitor`` called after every epoch.
+    """The Lipschitz f-AnoGAN's GAN stage alone (``FAnoGAN.fit_gan``), with ``monitor`` called after every epoch.
 
-    The same networks, optimizers, update steps and per-epoch diversity tracking as
-    ``FAnoGAN._fit`` runs before its encoder phase (a test checks that the histories agree), built
-    from f-AnoGAN's own pieces; the encoder is neither built nor trained. Returns the f-AnoGAN
+    The same networks, optimizers, update steps and per-epoch diversity tracking as ``FAnoGAN.fit``
+    runs before its encoder phase; the encoder is neither built nor trained. Returns the f-AnoGAN
     detector holding ``generator_``, ``critic_``, ``schedule_`` and ``data_diversity_``, and the history.
     """
-    import tensorflow as tf
-
     detector = fanogan.FAnoGAN(dataset=dataset, lipschitz=lipschitz, seed=seed, verbose=0,
                                schedule=Schedule(((epochs, fanogan.GAN_LEARNING_RATE),), fanogan.BATCH_SIZE, 0.0))
-    detector._check_params()
-    x = detector._check_X(x)
-    seed_everything(seed)
-    detector.schedule_ = detector.resolved_schedule()
-    detector.generator_ = detector._build("generator", seed)
-    detector.critic_ = detector._build("critic", seed + 1)
-    generator, critic, steps = detector.generator_, detector.critic_, int(detector.critic_steps)
-    optimizers = [tf.keras.optimizers.Adam(fanogan.GAN_LEARNING_RATE, beta_1=fanogan.GAN_BETAS[0],
-                                           beta_2=fanogan.GAN_BETAS[1]) for _ in range(2)]
-    for optimizer, network in zip(optimizers, (generator, critic)):
-        optimizer.build(network.trainable_weights)
-    critic_step, generator_step = fanogan._make_wgan_steps(generator, critic, *optimizers, detector.latent_dim, seed,
-                                                           detector.input_shape, None)
-    generator_batch = tf.constant(detector.schedule_.batch_size)
-
-    def step(batch):
-        totals = {}
-        for part in np.array_split(batch, min(steps, len(batch))):
-            for key, value in critic_step(part).items():
-                totals[key] = totals.get(key, 0.0) + float(value) * len(part) / len(batch)
-        totals["generator_loss"] = float(generator_step(generator_batch))
-        return dict(totals, loss=totals["critic_loss"])
-
-    rng = np.random.default_rng(seed)
-    diversity_latents = detector.prior(anogan.DIVERSITY_SAMPLES, seed + 2)
-    reference = x[rng.choice(len(x), min(len(x), anogan.DIVERSITY_SAMPLES), replace=False)]
-    detector.data_diversity_ = anogan.mean_pairwise_distance(reference) if len(reference) > 1 else 0.0
-
-    def on_epoch_end(epoch, logs):
-        diversity = anogan.mean_pairwise_distance(generator(diversity_latents, training=False).numpy())
-        logs.update(sample_diversity=diversity,
-                    diversity_ratio=diversity / detector.data_diversity_ if detector.data_diversity_ else float("nan"))
-        if monitor is not None:
-            logs.update(monitor(generator, epoch))
-
-    gan_schedule = Schedule(detector.schedule_.phases, detector.schedule_.batch_size * steps, 0.0)
-    history = train_epochs(step, x, gan_schedule, optimizers, seed=seed, verbose=0, on_epoch_end=on_epoch_end)
-    for network in (generator, critic):
-        architectures.refresh_lipschitz_kernels(network)
-    detector.collapsed_ = bool(history["diversity_ratio"][-1] < anogan.COLLAPSE_RATIO)
-    return detector, history
+    detector.epoch_monitor = monitor
+    detector.fit_gan(x)
+    return detector, detector.history_
 
 
 def _train(spec: ModeCollapseRun, x, budget: ModeCollapseBudget, monitor):
