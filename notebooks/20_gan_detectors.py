@@ -233,6 +233,13 @@ if collapse:
     display(collapse_views.statements(collapse))
 
 # %% [markdown]
+# And what they say about the thesis's explanation, also computed from which variants collapsed:
+
+# %%
+if collapse:
+    display(collapse_views.thesis_verdict(collapse))
+
+# %% [markdown]
 # ## AnoGAN against f-AnoGAN
 #
 # Both detectors on experiment 2's one-vs-rest tasks: AnoGAN's records are experiment 2's

@@ -333,3 +333,21 @@ def test_the_view_renders_table_figures_and_statements(smoke):
     assert view.statements(smoke.records).data.count("\n* ") == len(mc.VARIANTS) - 1
     with pytest.raises(ValueError, match="no mode-collapse records"):
         view.summary_table([])
+
+
+def _verdict_record(variant, collapsed):
+    return {"variant": variant, "seed": 0, "final": {"collapsed": collapsed}}
+
+
+def test_the_verdict_on_the_thesis_explanation_follows_the_records():
+    from adlip.views.mode_collapse import thesis_verdict
+
+    all_collapse = [_verdict_record(v, v != "standard") for v in
+                    ("standard", "lipschitz", "lipschitz-groupsort2", "lipschitz-generator", "wgan")]
+    text = thesis_verdict(all_collapse).data
+    assert "cannot be the whole explanation" in text and "K-Lipschitz generator itself" in text
+    rescued = [_verdict_record(v, v in ("lipschitz",)) for v in ("standard", "lipschitz", "lipschitz-generator")]
+    assert "agree with the thesis" in thesis_verdict(rescued).data
+    assert "cannot test" in thesis_verdict([_verdict_record("lipschitz", False),
+                                            _verdict_record("lipschitz-generator", True)]).data
+    assert "lack the variants" in thesis_verdict([_verdict_record("standard", False)]).data

@@ -143,3 +143,39 @@ def statements(records):
                      f"classified as the normal class, coverage "
                      f"{_cell([r['final']['coverage'] for r in runs], 0, percent=True)}.")
     return Markdown("\n".join(f"* {line}" for line in lines))
+
+
+def _collapsed_everywhere(runs) -> bool:
+    return all(bool(r["final"]["collapsed"]) for r in runs)
+
+
+def thesis_verdict(records):
+    """What the records say about the thesis's explanation (missing batch norm), in one paragraph.
+
+    Computed from which variants collapsed: the thesis's Lipschitz DCGAN, and the Lipschitz generator
+    trained against the standard, batch-normalised discriminator (the variant that restores batch
+    norm where the thesis's Lipschitz GAN lost it), with GroupSort2 and the WGAN as further checks.
+    """
+    from IPython.display import Markdown
+
+    runs = by_variant(records)
+    needed = ("lipschitz", "lipschitz-generator")
+    if any(name not in runs for name in needed):
+        return Markdown("The records lack the variants that test the thesis's explanation.")
+    collapsed = {name: _collapsed_everywhere(variant_runs) for name, variant_runs in runs.items()}
+    if not collapsed["lipschitz"]:
+        return Markdown("The thesis's Lipschitz DCGAN did not collapse at this budget, so these runs cannot "
+                        "test the thesis's explanation of its collapse.")
+    still = [f"*{VARIANTS[name].label}*" for name in ("lipschitz-groupsort2", "wgan") if collapsed.get(name)]
+    if collapsed["lipschitz-generator"]:
+        text = ("The thesis's Lipschitz DCGAN collapsed, and so did its Lipschitz generator trained against the "
+                "standard discriminator *with* batch normalization. Giving the discriminator its batch norm back "
+                "does not prevent the collapse, so the missing batch normalization cannot be the whole explanation.")
+        if still:
+            text += (f" It also happens in {' and in '.join(still)}: what these variants share is the "
+                     "K-Lipschitz generator itself.")
+    else:
+        text = ("The thesis's Lipschitz DCGAN collapsed, but its Lipschitz generator trained against the standard, "
+                "batch-normalised discriminator did not: at this budget the runs agree with the thesis that the "
+                "discriminator's missing batch normalization is what lets the generator collapse.")
+    return Markdown(text)
