@@ -240,6 +240,14 @@ if collapse:
     display(collapse_views.thesis_verdict(collapse))
 
 # %% [markdown]
+# Why would the generator itself be the cause? A $K$-Lipschitz generator can put two of its images
+# at most $K$ times as far apart as their latent vectors, and a network normalised layer by layer
+# with activations that lose gradient norm uses only part of even that ({ref}`chap-gnp`). Whether
+# its images can spread as widely as the real digits then depends on $K$: at the thesis's $K = 1$
+# the generator may simply lack the slope to be diverse, whatever the discriminator does. This is a
+# hypothesis, not yet a measurement; the third exercise below tests it.
+
+# %% [markdown]
 # ## AnoGAN against f-AnoGAN
 #
 # Both detectors on experiment 2's one-vs-rest tasks: AnoGAN's records are experiment 2's
@@ -278,5 +286,8 @@ display(gan_detectors.class_table(gans))
 #    How do the certified radii change, and why does {eq}`eq-fanogan-constant` predict it?
 # 2. The score weights the feature residual by $\kappa$. Set `kappa=0` (pixels only) and
 #    `kappa=10`: which changes ROC-AUC more, and which the constant?
-# 3. Run the mode-collapse study at `full` for one variant (`python -m adlip study mode-collapse
-#    --profile full`) and compare its diversity ratio per epoch with the `quick` run.
+# 3. Train `AnoGAN(lipschitz=10, orthogonalization="spectral")` on MNIST class 0 and compare its
+#    `history_["diversity_ratio"]` with the $K = 1$ runs above. Does a larger constant prevent the
+#    collapse?
+# 4. Run the mode-collapse study at `full` (`python -m adlip study mode-collapse --profile full`) and
+#    compare its diversity ratio per epoch with the `quick` run.
