@@ -240,12 +240,12 @@ if collapse:
     display(collapse_views.thesis_verdict(collapse))
 
 # %% [markdown]
-# Why would the generator itself be the cause? A $K$-Lipschitz generator can put two of its images
-# at most $K$ times as far apart as their latent vectors, and a network normalised layer by layer
-# with activations that lose gradient norm uses only part of even that ({ref}`chap-gnp`). Whether
-# its images can spread as widely as the real digits then depends on $K$: at the thesis's $K = 1$
-# the generator may simply lack the slope to be diverse, whatever the discriminator does. This is a
-# hypothesis, not yet a measurement; the third exercise below tests it.
+# What do the collapsing variants share? The Lipschitz generator: its layers normalised one by one,
+# no batch norm inside it, and its constant $K$, which bounds how far apart it can put two images
+# (at most $K$ times the distance of their latent vectors, and a network that loses gradient norm
+# uses only part of that; see {ref}`chap-gnp`). The study changes the discriminator's side and the
+# activations, not these; which of them makes the generator collapse is the open question it
+# leaves, and the third exercise starts on it.
 
 # %% [markdown]
 # ## AnoGAN against f-AnoGAN
