@@ -1,7 +1,6 @@
 """The expected time of the runs a sweep still has to do, priced by finished records."""
 import json
 
-import pytest
 
 from adlip import cli
 from adlip.estimates import Estimate, expected_seconds, kind, run_seconds

@@ -1,7 +1,7 @@
 """The mode-collapse study (issue 17): its three measures, AnoGAN's two new options, the study and its view.
 
 The measures are checked on synthetic images (no training). The study runs once at the smoke
-profile (five GANs, one epoch on 128 images each; most of the time goes to building the thesis's
+profile (six GANs, one epoch on 128 images each; most of the time goes to building the thesis's
 large Lipschitz generators and tracing their training steps); a spy keeps the networks it trained,
 so the per-variant checks (layers, measured Lipschitz constants, the WGAN stage against
 f-AnoGAN's own) and the view reuse that one run.
@@ -113,7 +113,10 @@ def no_training(monkeypatch):
     (dict(activation="groupsort2"), "Lipschitz networks only"),
     (dict(lipschitz=1.0, discriminator="batchnorm"), "discriminator must be one of"),
     (dict(discriminator="lipschitz"), "needs a Lipschitz constant"),
-], ids=["relu", "fullsort", "groupsort without K", "unknown discriminator", "lipschitz discriminator without K"])
+    (dict(batch_norm="no"), "batch_norm must be True or False"),
+    (dict(lipschitz=1.0, batch_norm=False), "Lipschitz ones, which have none"),
+], ids=["relu", "fullsort", "groupsort without K", "unknown discriminator", "lipschitz discriminator without K",
+        "batch_norm not a bool", "no batch norm to leave out"])
 def test_bad_gan_options_raise_before_training(params, message, no_training):
     with pytest.raises(ValueError, match=message):
         AnoGAN(verbose=0, epochs_scale=1e-3, **params).fit(disks(8))
@@ -146,6 +149,25 @@ def test_defaults_keep_the_thesis_networks_and_options_pick_the_others():
     assert mixed.architecture("generator").name == "Lipschitz MNIST Generator"
     assert mixed.architecture("discriminator").name == "MNIST Discriminator"
     assert AnoGAN(lipschitz=1.0, discriminator="lipschitz").architecture("discriminator").lipschitz
+    assert AnoGAN().get_params()["batch_norm"] is True
+    plain = AnoGAN(batch_norm=False)
+    assert plain.architecture("generator").name == "MNIST Generator (no batch norm)"
+    assert plain.architecture("discriminator").name == "MNIST Discriminator (no batch norm)"
+    mixed_plain = AnoGAN(lipschitz=1.0, discriminator="standard", batch_norm=False)
+    assert mixed_plain.architecture("generator") is arch.ARCHITECTURES[("generator", "mnist", True)]
+    assert mixed_plain.architecture("discriminator").name == "MNIST Discriminator (no batch norm)"
+
+
+@pytest.mark.parametrize("family", ["generator", "discriminator"])
+@pytest.mark.parametrize("dataset", ["mnist", "cifar10"])
+def test_without_batch_norm_drops_those_rows_and_keeps_the_rest(family, dataset):
+    thesis = arch.get_architecture(family, dataset, False)
+    plain = arch.without_batch_norm(thesis)
+    assert plain.layers == tuple(row for row in thesis.layers if row.kind != "BatchNorm")
+    assert len(plain.layers) < len(thesis.layers)
+    assert (plain.input_shape, plain.output_shape, plain.family) == (thesis.input_shape, thesis.output_shape, family)
+    with pytest.raises(ValueError, match="no batch norm to leave out"):
+        arch.without_batch_norm(arch.get_architecture(family, dataset, True))
 
 
 @pytest.mark.parametrize("family", ["generator", "discriminator"])
@@ -257,7 +279,7 @@ def test_smoke_writes_one_record_per_variant_with_the_measures(smoke):
         grid = np.asarray(record["samples"]["grey_levels"])
         assert grid.shape == (mc.GRID_IMAGES, 28, 28) and grid.min() >= 0 and grid.max() <= 255
         assert record["classifier"]["test_accuracy"] > 0.9
-        assert record["lipschitz"] == (None if record["variant"] == "standard" else mc.K)
+        assert record["lipschitz"] == (None if record["variant"].startswith("standard") else mc.K)
     generators = {record["variant"]: record["generator"] for record in smoke.records}
     assert generators["lipschitz-groupsort2"] == "Lipschitz MNIST Generator (GroupSort2)"
     assert {record["variant"]: record["discriminator"] for record in smoke.records}["wgan"].endswith("Critic")
@@ -293,6 +315,10 @@ def test_the_new_options_train_the_networks_they_claim(smoke):
     assert_k_lipschitz(groupsort.generator, latents, mc.K)
     assert_k_lipschitz(groupsort.discriminator, groupsort.x[:64], mc.K)
     assert_k_lipschitz(mixed.generator, latents, mc.K)
+    plain = smoke.trained["standard-no-bn"]
+    for network in (plain.generator, plain.discriminator):
+        assert "BatchNormalization" not in layer_kinds(network)
+    assert "BatchNormalization" in layer_kinds(smoke.trained["standard"].generator)
 
 
 @pytest.mark.slow
@@ -351,3 +377,8 @@ def test_the_verdict_on_the_thesis_explanation_follows_the_records():
     assert "cannot test" in thesis_verdict([_verdict_record("lipschitz", False),
                                             _verdict_record("lipschitz-generator", True)]).data
     assert "lack the variants" in thesis_verdict([_verdict_record("standard", False)]).data
+    assert "batch norm" not in text.split("K-Lipschitz generator itself")[1]
+    with_plain = all_collapse + [_verdict_record("standard-no-bn", False)]
+    assert "alone does not bring the collapse on" in thesis_verdict(with_plain).data
+    with_plain[-1] = _verdict_record("standard-no-bn", True)
+    assert "batch normalization does matter" in thesis_verdict(with_plain).data

@@ -68,6 +68,7 @@ from adlip.architectures.networks import (
     check_decoder,
     check_gan_activation,
     get_architecture,
+    without_batch_norm,
 )
 from adlip.architectures.rows import DISPLAY_NAMES, LIPSCHITZ_KINDS, Architecture, Layer, describe, to_markdown
 
@@ -78,5 +79,5 @@ __all__ = [
     "STANDARD_LEAK", "Architecture", "Layer", "build", "check_decoder", "check_gan_activation", "check_gnp_options",
     "decoder_of",
     "describe", "encoder_of", "export_vanilla", "get_architecture", "iter_layers", "lipschitz_layers",
-    "refresh_lipschitz_kernels", "to_markdown", "transfer_weights",
+    "refresh_lipschitz_kernels", "to_markdown", "transfer_weights", "without_batch_norm",
 ]

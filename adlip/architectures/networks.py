@@ -251,6 +251,19 @@ def _make_groupsort_gan(family, dataset):
     return Architecture(base.name + " (GroupSort2)", family, dataset, True, base.input_shape, rows)
 
 
+def without_batch_norm(arch: Architecture) -> Architecture:
+    """``arch`` with its batch norm rows left out, every other row as it was.
+
+    For the mode-collapse study: the thesis's standard DCGAN without batch norm asks whether batch
+    norm is what keeps that GAN from collapsing, as the thesis supposes of its Lipschitz DCGAN.
+    """
+    rows = tuple(row for row in arch.layers if row.kind != "BatchNorm")
+    if len(rows) == len(arch.layers):
+        raise ValueError(f"{arch.name} has no batch norm to leave out")
+    return Architecture(arch.name + " (no batch norm)", arch.family, arch.dataset, arch.lipschitz,
+                        arch.input_shape, rows, arch.encoder_depth)
+
+
 ARCHITECTURES = {(family, dataset, lipschitz): _make(family, dataset, lipschitz)
                  for family in FAMILIES for dataset in ("mnist", "cifar10") for lipschitz in (False, True)}
 CONV_DECODER_DCAES = {(dataset, decoder): _make("dcae", dataset, True, decoder)

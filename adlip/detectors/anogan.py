@@ -40,11 +40,12 @@ Choices, and where they differ from the thesis:
   only, which is still K-Lipschitz and far cheaper for the generator's huge dense layers than
   deel-lip's default Björck orthonormalisation ("bjorck"). After training, both networks' kernels
   are normalised once more from exact singular vectors (``architectures.refresh_lipschitz_kernels``).
-* Two options that are not the thesis's, for the mode-collapse study (``adlip.studies.mode_collapse``):
+* Three options that are not the thesis's, for the mode-collapse study (``adlip.studies.mode_collapse``):
   ``activation="groupsort2"`` builds the Lipschitz generator and discriminator with GroupSort2 in
   place of their ReLUs and leaky ReLUs (rows ``architectures.GROUPSORT_GAN_ARCHITECTURES``), and
   ``discriminator="standard"`` trains the K-Lipschitz generator against the thesis's standard
-  discriminator, batch norm included. The defaults (None) build the thesis's networks.
+  discriminator, batch norm included; ``batch_norm=False`` leaves batch norm out of the standard
+  networks (``architectures.without_batch_norm``). The defaults build the thesis's networks.
 """
 from __future__ import annotations
 
@@ -76,6 +77,37 @@ def mean_pairwise_distance(images) -> float:
     distances = np.sqrt(np.clip(squared[:, None] + squared[None, :] - 2 * flat @ flat.T, 0, None))
     upper = np.triu_indices(len(flat), k=1)
     return float(distances[upper].mean())
+
+
+def check_epoch_monitor(monitor) -> None:
+    """A GAN's ``epoch_monitor`` is None or a callable(generator, epoch) -> dict of values to log."""
+    if monitor is not None and not callable(monitor):
+        raise ValueError(f"epoch_monitor must be None or a callable, got {type(monitor).__name__}")
+
+
+def diversity_tracker(generator, x, rng, prior, seed, epoch_monitor=None):
+    """Mode-collapse tracking shared by the GAN detectors: ``(data_diversity, on_epoch_end)``.
+
+    ``data_diversity`` is the mean pairwise distance of ``DIVERSITY_SAMPLES`` training images drawn
+    with ``rng``; ``on_epoch_end(epoch, logs)`` recomputes the generator's batch norm statistics,
+    then logs the diversity of the images it makes from fixed latent vectors (``prior(n, seed)``,
+    seeds ``seed + 2`` and ``seed + 3``), their ratio to the data's, and whatever ``epoch_monitor``
+    returns.
+    """
+    diversity_latents = prior(DIVERSITY_SAMPLES, seed + 2)
+    calibration_latents = prior(CALIBRATION_SAMPLES, seed + 3)
+    reference = x[rng.choice(len(x), min(len(x), DIVERSITY_SAMPLES), replace=False)]
+    data_diversity = mean_pairwise_distance(reference) if len(reference) > 1 else 0.0
+
+    def on_epoch_end(epoch, logs):
+        calibrate_batch_norm(generator, calibration_latents)
+        diversity = mean_pairwise_distance(generator(diversity_latents, training=False).numpy())
+        logs.update(sample_diversity=diversity,
+                    diversity_ratio=diversity / data_diversity if data_diversity else float("nan"))
+        if epoch_monitor is not None:
+            logs.update(epoch_monitor(generator, epoch))
+
+    return data_diversity, on_epoch_end
 
 
 def calibrate_batch_norm(model, inputs) -> None:
@@ -190,7 +222,7 @@ class AnoGAN(BaseDetector):
     ``activation`` ("groupsort2"; None: the thesis's ReLU / leaky ReLU) picks the Lipschitz networks'
     activations, ``discriminator`` ("lipschitz", "standard"; None: the generator's kind) which
     discriminator the generator is trained against; both need a Lipschitz constant to differ from
-    the thesis's AnoGAN.
+    the thesis's AnoGAN. ``batch_norm=False`` builds the standard networks without their batch norm.
 
     ``epoch_monitor`` is not a parameter: set it on an instance before ``fit`` to a callable
     ``monitor(generator, epoch) -> dict`` of numbers, called after every epoch (batch norm
@@ -213,7 +245,7 @@ class AnoGAN(BaseDetector):
     def __init__(self, dataset="mnist", lipschitz=None, seed=0, schedule=None, epochs_scale=1.0,
                  batch_size=None, verbose=1, contamination=0.1, orthogonalization="bjorck", latent_steps=500,
                  latent_learning_rate=0.01, feature_weight=0.1, search_batch_size=500, train_score_size=500,
-                 activation=None, discriminator=None):
+                 activation=None, discriminator=None, batch_norm=True):
         super().__init__(dataset=dataset, lipschitz=lipschitz, seed=seed, schedule=schedule,
                          epochs_scale=epochs_scale, batch_size=batch_size, verbose=verbose,
                          contamination=contamination)
@@ -225,6 +257,7 @@ class AnoGAN(BaseDetector):
         self.train_score_size = train_score_size
         self.activation = activation
         self.discriminator = discriminator
+        self.batch_norm = batch_norm
 
     def default_schedule(self) -> Schedule:
         return Schedule(((EPOCHS[self.dataset], LEARNING_RATE),), batch_size=128, weight_decay=0.0)
@@ -247,8 +280,13 @@ class AnoGAN(BaseDetector):
         if self.discriminator == "lipschitz" and self.lipschitz is None:
             raise ValueError("discriminator='lipschitz' needs a Lipschitz constant K (lipschitz=K); the standard "
                              "AnoGAN trains against the standard discriminator")
-        if self.epoch_monitor is not None and not callable(self.epoch_monitor):
-            raise ValueError(f"epoch_monitor must be None or a callable, got {type(self.epoch_monitor).__name__}")
+        if not isinstance(self.batch_norm, (bool, np.bool_)):
+            raise ValueError(f"batch_norm must be True or False, got {self.batch_norm!r}")
+        if not self.batch_norm and self.lipschitz is not None and self.discriminator != "standard":
+            raise ValueError("batch_norm=False leaves batch norm out of the standard networks, and with lipschitz=K "
+                             "both networks are Lipschitz ones, which have none; drop lipschitz, or pair it with "
+                             "discriminator='standard'")
+        check_epoch_monitor(self.epoch_monitor)
 
     # -- networks --
     @property
@@ -259,8 +297,9 @@ class AnoGAN(BaseDetector):
         """The "generator" or "discriminator" for this detector's data set and variant: the thesis's,
         unless ``activation`` or ``discriminator`` says otherwise."""
         lipschitz = self.lipschitz is not None and not (family == "discriminator" and self.discriminator == "standard")
-        return architectures.get_architecture(family, self.dataset, lipschitz,
+        spec = architectures.get_architecture(family, self.dataset, lipschitz,
                                               activation=self.activation if lipschitz else None)
+        return spec if self.batch_norm or spec.lipschitz else architectures.without_batch_norm(spec)
 
     def _build(self, family: str, seed: int):
         spec = self.architecture(family)
@@ -284,22 +323,13 @@ class AnoGAN(BaseDetector):
         step = _make_gan_step(generator, discriminator, *optimizers, self.latent_dim, self.seed, self.input_shape)
 
         rng = np.random.default_rng(self.seed)
-        diversity_latents = self.prior(DIVERSITY_SAMPLES, self.seed + 2)
-        calibration_latents = self.prior(CALIBRATION_SAMPLES, self.seed + 3)
-        reference = x[rng.choice(len(x), min(len(x), DIVERSITY_SAMPLES), replace=False)]
-        self.data_diversity_ = mean_pairwise_distance(reference) if len(reference) > 1 else 0.0
-
-        def on_epoch_end(epoch, logs):
-            calibrate_batch_norm(generator, calibration_latents)
-            diversity = mean_pairwise_distance(generator(diversity_latents, training=False).numpy())
-            logs.update(sample_diversity=diversity,
-                        diversity_ratio=diversity / self.data_diversity_ if self.data_diversity_ else float("nan"))
-            if self.epoch_monitor is not None:
-                logs.update(self.epoch_monitor(generator, epoch))
+        self.data_diversity_, on_epoch_end = diversity_tracker(generator, x, rng, self.prior, self.seed,
+                                                               self.epoch_monitor)
 
         variant = "" if self.lipschitz is None else f" K={self.lipschitz:g} {self.orthogonalization}"
         variant += "" if self.activation is None else f" {self.activation}"
         variant += "" if self.discriminator is None else f", {self.discriminator} discriminator"
+        variant += "" if self.batch_norm else ", no batch norm"
         history = train_epochs(step, x, self.schedule_, optimizers, seed=self.seed, verbose=self.verbose,
                                description=f"AnoGAN {self.dataset}{variant}", on_epoch_end=on_epoch_end)
         for network in (generator, discriminator):

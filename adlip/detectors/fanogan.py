@@ -63,8 +63,8 @@ import numpy as np
 
 from adlip import architectures
 from adlip.checks import check_integer, check_number, check_positive
-from adlip.detectors.anogan import (CALIBRATION_SAMPLES, COLLAPSE_RATIO, DIVERSITY_SAMPLES, apply_layers,
-                                    calibrate_batch_norm, feature_layers, mean_pairwise_distance)
+from adlip.detectors.anogan import (COLLAPSE_RATIO, apply_layers, check_epoch_monitor, diversity_tracker,
+                                    feature_layers)
 from adlip.detectors.base import BaseDetector, Schedule, predict_in_batches, seed_everything, train_epochs
 from adlip.detectors.registry import Algorithm, register
 from adlip.detectors.scoring import NORMALISATION_MARGIN, flat_norm, network_constant
@@ -174,8 +174,7 @@ class FAnoGAN(BaseDetector):
         but the detector cannot score (``fit`` does that).
         """
         self._check_params()
-        if self.epoch_monitor is not None and not callable(self.epoch_monitor):
-            raise ValueError(f"epoch_monitor must be None or a callable, got {type(self.epoch_monitor).__name__}")
+        check_epoch_monitor(self.epoch_monitor)
         x = self._check_X(X)
         seed_everything(self.seed)
         self.schedule_ = self.resolved_schedule()
@@ -220,18 +219,8 @@ class FAnoGAN(BaseDetector):
             return dict(totals, loss=totals["critic_loss"])
 
         rng = np.random.default_rng(self.seed)
-        diversity_latents = self.prior(DIVERSITY_SAMPLES, self.seed + 2)
-        calibration_latents = self.prior(CALIBRATION_SAMPLES, self.seed + 3)
-        reference = x[rng.choice(len(x), min(len(x), DIVERSITY_SAMPLES), replace=False)]
-        self.data_diversity_ = mean_pairwise_distance(reference) if len(reference) > 1 else 0.0
-
-        def on_epoch_end(epoch, logs):
-            calibrate_batch_norm(generator, calibration_latents)
-            diversity = mean_pairwise_distance(generator(diversity_latents, training=False).numpy())
-            logs.update(sample_diversity=diversity,
-                        diversity_ratio=diversity / self.data_diversity_ if self.data_diversity_ else float("nan"))
-            if self.epoch_monitor is not None:
-                logs.update(self.epoch_monitor(generator, epoch))
+        self.data_diversity_, on_epoch_end = diversity_tracker(generator, x, rng, self.prior, self.seed,
+                                                               self.epoch_monitor)
 
         # One step takes critic_steps batches: a GAN epoch passes every image through the critic once.
         gan_schedule = Schedule(self.schedule_.phases, self.schedule_.batch_size * steps, 0.0)

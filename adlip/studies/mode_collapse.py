@@ -2,12 +2,14 @@
 
 The thesis (sections 5.1.2 and 6) found every Lipschitz DCGAN it trained for AnoGAN collapsed to
 one image, and blamed the batch normalisation that deel-lip's layers leave out, without testing
-it. This study trains five GANs on one normal class with the same latent prior (256-d standard
+it. This study trains six GANs on one normal class with the same latent prior (256-d standard
 normal), the same number of epochs over the same images and the same seed, and measures each
 generator after every epoch with the three measures of :mod:`adlip.metrics_gan` (diversity ratio,
 normal-class share of a classifier, coverage):
 
 1. ``standard``: the thesis's DCGAN with batch norm (AnoGAN's standard networks), the reference.
+1b. ``standard-no-bn``: the same DCGAN with no batch norm in either network (``batch_norm=False``):
+   the thesis's explanation tested on the networks it was made about, with nothing else changed.
 2. ``lipschitz``: the thesis's Lipschitz DCGAN (AnoGAN ``lipschitz=K``): deel-lip layers, spectral
    normalisation, ReLU in the generator and leaky ReLU in the discriminator, no batch norm.
 3. ``lipschitz-groupsort2``: the same networks with GroupSort2, a gradient-norm-preserving
@@ -20,7 +22,7 @@ normal-class share of a classifier, coverage):
    with f-AnoGAN's own settings (Adam 1e-4, betas (0, 0.9), batch 64, 5 critic updates per
    generator update). The DCGANs keep AnoGAN's (Adam 2e-4, beta_1 0.5, batch 128).
 
-An epoch passes every training image through the discriminator or critic once, for all five.
+An epoch passes every training image through the discriminator or critic once, for all six.
 One record per (variant, seed) in ``results/mode-collapse/<profile>/``, holding the measures per
 epoch and at the end, the training losses, and 16 samples from the first latent vectors of the
 measured batch as grey levels (``round((x + 1) * 127.5)``, integers 0..255), so the chapter can
@@ -65,6 +67,8 @@ class Variant:
 VARIANTS = {
     "standard": Variant("standard DCGAN (batch norm)", "dcgan", (),
                         "the thesis's DCGAN with batch norm; AnoGAN's standard networks"),
+    "standard-no-bn": Variant("standard DCGAN, no batch norm", "dcgan", (("batch_norm", False),),
+                              "the thesis's standard DCGAN with every batch norm layer left out, in both networks"),
     "lipschitz": Variant("Lipschitz DCGAN (thesis)", "dcgan", (("lipschitz", K),),
                          "deel-lip layers with spectral normalisation, ReLU / leaky ReLU, no batch norm"),
     "lipschitz-groupsort2": Variant("Lipschitz DCGAN, GroupSort2", "dcgan",

@@ -3,7 +3,8 @@
 Both detectors share the thesis's DCGAN generator, so the records of experiment 2's AnoGAN runs and
 of the ``fanogan`` grid compare on the same one-vs-rest tasks: detection (ROC-AUC), cost (training
 time, scoring time per 1000 test images) and what is guaranteed (the generator's measured lower
-bound against its constant, the certified score's constant and its median certified radius).
+bound against its constant, the certified score's constant and its median certified radius), and
+how many of the runs' generators collapsed (AnoGAN's diversity-ratio check, ``collapsed`` in a record).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from adlip.tables import budget_caption, is_failed, label, markdown_table
 
 GAN_ALGORITHMS = ("anogan", "fanogan")
 COLUMNS = ["detector", "model", "classes", "ROC-AUC (%)", "training (s)", "scoring (s / 1000 images)",
-           "generator lower bound", "generator K", "score constant", "median certified radius"]
+           "generator lower bound", "generator K", "score constant", "median certified radius", "collapsed GANs"]
 
 
 def gan_frame(records, dataset: str = "mnist") -> pd.DataFrame:
@@ -26,7 +27,7 @@ def gan_frame(records, dataset: str = "mnist") -> pd.DataFrame:
     frame = frame_of(chosen)
     if frame.empty:
         return frame
-    for name in ("score_constant", "certified_radius_median"):
+    for name in ("score_constant", "certified_radius_median", "collapsed"):
         if name not in frame:
             frame[name] = None
     frame["model"] = ["standard" if k is None or k != k else f"K = {k:g}" for k in frame["lipschitz"]]
@@ -37,6 +38,12 @@ def gan_frame(records, dataset: str = "mnist") -> pd.DataFrame:
 
 def _number(value, digits: int = 3) -> str:
     return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}g}"
+
+
+def _collapsed_count(flags) -> str:
+    """"c of n": of the n runs that measured their generator, c ended collapsed (mode-collapse check)."""
+    known = [bool(flag) for flag in flags if flag is not None and flag == flag]
+    return f"{sum(known)} of {len(known)}" if known else "–"
 
 
 def comparison_table(records, dataset: str = "mnist"):
@@ -52,7 +59,7 @@ def comparison_table(records, dataset: str = "mnist"):
         rows.append([label(algorithm), model, str(runs["normal_class"].nunique()), f"{100 * runs['auc'].mean():.1f}",
                      f"{runs['train_seconds'].mean():.0f}", f"{runs['scoring_per_1000'].mean():.1f}",
                      _number(runs["lip_lower_bound"].mean()), "–" if model == "standard" else f"{k:g}",
-                     _number(constant), _number(radius)])
+                     _number(constant), _number(radius), _collapsed_count(runs["collapsed"])])
     return markdown_table(COLUMNS, rows)
 
 
