@@ -212,12 +212,14 @@ def latent_search_curves(losses, ylabel="AnoGAN loss"):
     return fig
 
 
-def attack_accuracy(epsilons, accuracies, xlabel=r"perturbation budget $\epsilon$"):
-    """Accuracy under attack against the perturbation budget, one line per attack ({name: accs})."""
+def attack_accuracy(epsilons, accuracies, xlabel=r"perturbation budget $\epsilon$", ylabel="accuracy"):
+    """Accuracy under attack against the perturbation budget, one line per attack ({name: accs}).
+
+    Any score in [0, 1] against a radius draws the same way (``ylabel``: a certified ROC-AUC, say)."""
     fig, ax = _subplots(width=5.5, height=3.6)
     for name, values in accuracies.items():
         ax.plot(epsilons, values, marker="o", ms=3, label=name)
-    ax.set(xlabel=xlabel, ylabel="accuracy", ylim=(-0.02, 1.02))
+    ax.set(xlabel=xlabel, ylabel=ylabel, ylim=(-0.02, 1.02))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

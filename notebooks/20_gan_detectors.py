@@ -169,6 +169,26 @@ display(Markdown(
     f"to {np.sqrt(784) * 2:.0f}); decisions flipped by PGD at the certified radius: {flipped} of 200."))
 
 # %% [markdown]
+# Certificates for single decisions add up to one for the ranking. Within radius $\varepsilon$ an
+# attacker can raise no normal image's $\sqrt{A}$ by more than $L\varepsilon$, nor lower an
+# anomaly's by more; the ROC-AUC of the scores moved that way against each other is the **certified
+# ROC-AUC**, a floor for every attack of that size ({ref}`chap-one-class-hkr` draws it for the HKR
+# classifier).
+
+# %%
+radii = np.linspace(0.0, 0.5, 11)
+certified_auc = robustness.certified_auroc_curve(split.y_test, robustness.certified_scores(detector, scores),
+                                                 certificate.lipschitz, radii)
+fig = plots.attack_accuracy(radii, {"Lipschitz f-AnoGAN, K = 1": certified_auc},
+                            xlabel=r"L2 radius $\varepsilon$ (images in [-1, 1])", ylabel="certified ROC-AUC")
+
+# %% [markdown]
+# ```{note}
+# Certified ROC-AUC of the Lipschitz f-AnoGAN trained above against the L2 radius of the attack:
+# at radius 0 it is the clean ROC-AUC; at every larger radius, no perturbation of that size can
+# push the detector's ROC-AUC below the curve.
+# ```
+#
 # The radii are small: $L$ is dominated by $1 + K^2 = 2$ over $\sqrt{n} = 28$, and a decision that
 # sits near the threshold can be certified only for the margin it has. They are nevertheless
 # guarantees, which AnoGAN cannot give: its score is the end point of a non-convex search, and
@@ -242,12 +262,14 @@ if collapse:
     display(collapse_views.thesis_verdict(collapse))
 
 # %% [markdown]
-# What do the collapsing variants share? The Lipschitz generator: its layers normalised one by one,
-# no batch norm inside it, and its constant $K$, which bounds how far apart it can put two images
-# (at most $K$ times the distance of their latent vectors, and a network that loses gradient norm
-# uses only part of that; see {ref}`chap-gnp`). The study changes the discriminator's side and the
-# activations, not these; which of them makes the generator collapse is the open question it
-# leaves, and the third exercise starts on it.
+# What do the collapsing variants share? The Lipschitz generator: a stack of dense layers (the
+# standard generator is convolutional), each normalised, no batch norm inside it, and its constant
+# $K$, which bounds how far apart it can put two images (at most $K$ times the distance of their
+# latent vectors, and a network that loses gradient norm uses only part of that; see
+# {ref}`chap-gnp`). The standard DCGAN without batch norm takes away only the batch norm, from
+# unconstrained convolutional networks, and the verdict above says how far that goes. What remains
+# between it and the Lipschitz generator, the normalised dense layers and the constant, is the
+# question the study leaves open; the third exercise starts on it.
 
 # %% [markdown]
 # ## AnoGAN against f-AnoGAN

@@ -361,8 +361,10 @@ def test_the_view_renders_table_figures_and_statements(smoke):
         view.summary_table([])
 
 
-def _verdict_record(variant, collapsed):
-    return {"variant": variant, "seed": 0, "final": {"collapsed": collapsed}}
+def _verdict_record(variant, collapsed, ratio=None, coverage=0.5):
+    ratio = (0.01 if collapsed else 1.0) if ratio is None else ratio
+    return {"variant": variant, "seed": 0,
+            "final": {"collapsed": collapsed, "diversity_ratio": ratio, "coverage": coverage}}
 
 
 def test_the_verdict_on_the_thesis_explanation_follows_the_records():
@@ -378,7 +380,12 @@ def test_the_verdict_on_the_thesis_explanation_follows_the_records():
                                             _verdict_record("lipschitz-generator", True)]).data
     assert "lack the variants" in thesis_verdict([_verdict_record("standard", False)]).data
     assert "batch norm" not in text.split("K-Lipschitz generator itself")[1]
-    with_plain = all_collapse + [_verdict_record("standard-no-bn", False)]
-    assert "alone does not bring the collapse on" in thesis_verdict(with_plain).data
+    with_plain = all_collapse + [_verdict_record("standard-no-bn", False, ratio=0.46, coverage=0.02)]
+    text = thesis_verdict(with_plain).data
+    assert "did not collapse: diversity ratio 0.46 against the Lipschitz DCGAN's 0.010" in text
+    assert "coverage 50% with batch norm; coverage 2% without" in text
+    assert "does not by itself bring on the collapse" in text and "every variant with the K-Lipschitz" in text
+    with_plain[-1] = _verdict_record("standard-no-bn", False, ratio=0.95, coverage=0.45)
+    assert "batch normalization is not what keeps its modes" in thesis_verdict(with_plain).data
     with_plain[-1] = _verdict_record("standard-no-bn", True)
     assert "batch normalization does matter" in thesis_verdict(with_plain).data
