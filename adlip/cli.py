@@ -163,6 +163,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     named.add_argument("--workers", type=int, default=None, metavar="N",
                        help="for the thesis's experiments: runs in parallel, one process each (default: "
                             "one per core); other studies run one after another")
+    named.add_argument("--only", action="append", default=[], metavar="PATTERN",
+                       help="run only the runs whose id matches this shell pattern (repeatable), e.g. "
+                            "'*-K50-*'; two processes with disjoint patterns share a grid")
     named.add_argument("--allow-dirty", action="store_true",
                        help="write records even if adlip/ has uncommitted changes (they are marked +dirty)")
     named.add_argument("--dry-run", action="store_true", help="list the runs still to do and stop")
@@ -295,6 +298,19 @@ def _estimate(args, todo):
     return expected_seconds(todo, list(by_run.values()))
 
 
+def _matching_specs(specs, patterns) -> list:
+    """The run specs whose id matches one of the shell ``patterns`` (all of them when none is given)."""
+    import fnmatch
+
+    if not patterns:
+        return list(specs)
+    ids = {getattr(spec, "run_id", str(spec)): spec for spec in specs}
+    chosen = [spec for run_id, spec in ids.items() if any(fnmatch.fnmatchcase(run_id, p) for p in patterns)]
+    if not chosen:
+        raise ValueError(f"--only {' '.join(patterns)} matches none of the runs: {', '.join(ids)}")
+    return chosen
+
+
 def _study(args) -> int:
     from adlip.studies import catalog
 
@@ -305,7 +321,8 @@ def _study(args) -> int:
         return 0
     try:
         study = catalog.get_study(args.name)
-        todo = study.missing(args.profile, args.results_dir)
+        specs = _matching_specs(study.grid(args.profile), args.only)
+        todo = study.missing(args.profile, args.results_dir, specs)
         workers, _ = experiments.parallelism(args.workers)
         _refuse_dirty_code(args)
     except ValueError as error:
@@ -316,7 +333,7 @@ def _study(args) -> int:
         print(f"{len(todo)} of {len(study.grid(args.profile))} runs to do", file=sys.stderr)
         return 0
     try:
-        study.run_missing(args.profile, args.results_dir, workers=workers)
+        study.run_missing(args.profile, args.results_dir, specs, workers=workers)
     except KeyboardInterrupt:
         print("study interrupted: finished records are kept; run the same command again to do the rest",
               file=sys.stderr)

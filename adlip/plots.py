@@ -474,3 +474,26 @@ def estimator_bars(results: dict, constants: dict | None = None, title=None):
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def training_traces(series, panels, log_panels=()):
+    """Quantities measured during training, one panel per quantity, one line per series.
+
+    ``series`` maps a legend label to a dict with "epoch" (the x values), one list per quantity of
+    ``panels`` and optionally "color" and "linestyle"; ``panels`` maps a quantity to its axis label;
+    the quantities in ``log_panels`` get a logarithmic axis.
+    """
+    fig, axes = _subplots(1, len(panels), width=3.6 * len(panels), height=3.4, squeeze=False)
+    for ax, (quantity, label) in zip(axes[0], panels.items()):
+        for name, values in series.items():
+            ax.plot(values["epoch"], values[quantity], label=name, color=values.get("color"),
+                    linestyle=values.get("linestyle", "-"), lw=1.4)
+        if quantity in log_panels:
+            ax.set_yscale("log")
+        ax.set(xlabel="Deep SVDD epochs trained", ylabel=label)
+        ax.grid(alpha=0.3, which="both")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=8,
+               bbox_to_anchor=(0.5, -0.02))
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    return fig

@@ -26,6 +26,7 @@ from adlip.detectors.scoring import flat_norm, network_constant
 
 SCHEDULE = Schedule(((150, 1e-4), (100, 1e-5)), batch_size=200, weight_decay=1e-6)
 OBJECTIVES = ("one-class", "soft-boundary")
+CENTERS = ("auto", "sign", "mean")   # see the class docstring
 CENTER_EPS = 0.1             # Ruff et al.: center coordinates closer to 0 are pushed to +-0.1
 COLLAPSE_RATIO = 1e-6        # embedding variance below this fraction of the initial one = collapse
 
@@ -58,10 +59,21 @@ class DeepSVDD(BaseDetector):
       run shorter than the warm-up trains as one-class and only gets R at the end, which shifts
       every score by the same amount).
 
+    * ``center``: how c is chosen from the mean embedding of one forward pass before training.
+      "mean" is Ruff et al.'s (the mean itself, coordinates closer to 0 than 0.1 pushed to +-0.1),
+      "sign" the thesis's choice for Lipschitz networks (``c / |c|`` elementwise: every coordinate
+      +-1, so ``|c| = sqrt(dimension)`` whatever the network's scale), "auto" the thesis's pairing:
+      "sign" for Lipschitz networks, "mean" for standard ones.
+
     Training: Adam, batch 200, 150 epochs at 1e-4 then 100 at 1e-5, weight decay 1e-6 as an L2
     penalty on the kernels. The center c is the mean output of one forward pass (inference mode)
-    before training; standard networks push coordinates with ``|c_i| < 0.1`` to +-0.1, Lipschitz
-    networks use ``c / |c|`` elementwise (every coordinate +-1; the thesis's section 4.3).
+    before training, chosen by ``center`` (the thesis's section 4.3).
+
+    ``epoch_callback`` is not a parameter: set it on an instance before ``fit`` to a callable
+    ``(network, center, epoch)`` to watch training. It is called once before the first epoch with
+    ``epoch = -1`` (the network as pretraining left it) and after every epoch with its index; what it
+    returns is ignored. The center-norm study (:mod:`adlip.studies.center_norm`) measures the
+    embeddings' Lipschitz bound and distance to the center this way.
 
     Fitted attributes: ``network_``, ``center_``, ``radius_`` (0 for one-class),
     ``collapsed_`` (the embeddings' variance fell below 1e-6 of its initial value: hypersphere
@@ -70,6 +82,7 @@ class DeepSVDD(BaseDetector):
     """
 
     family = "deepsvdd"
+    epoch_callback = None   # see the class docstring: a per-epoch observer, not a parameter
     _network_attributes = ("network_",)
     _state_attributes = BaseDetector._state_attributes + (
         "center_", "radius_", "collapsed_", "initial_variance_", "final_variance_", "pretrain_report_")
@@ -77,7 +90,8 @@ class DeepSVDD(BaseDetector):
     def __init__(self, dataset="mnist", lipschitz=None, seed=0, schedule=None, epochs_scale=1.0,
                  batch_size=None, verbose=1, contamination=0.1, objective="one-class", nu=0.1,
                  pretrain=True, pretrain_cache_dir=None, warm_up_epochs=10, radius_update_every=5,
-                 orthogonalization="bjorck", activation=None, pooling=None, pretrain_epochs_scale=None):
+                 orthogonalization="bjorck", activation=None, pooling=None, pretrain_epochs_scale=None,
+                 center="auto"):
         super().__init__(dataset=dataset, lipschitz=lipschitz, seed=seed, schedule=schedule,
                          epochs_scale=epochs_scale, batch_size=batch_size, verbose=verbose,
                          contamination=contamination)
@@ -91,6 +105,7 @@ class DeepSVDD(BaseDetector):
         self.activation = activation
         self.pooling = pooling
         self.pretrain_epochs_scale = pretrain_epochs_scale
+        self.center = center
 
     def default_schedule(self) -> Schedule:
         return SCHEDULE
@@ -105,6 +120,11 @@ class DeepSVDD(BaseDetector):
         check_orthogonalization(self.orthogonalization)
         check_positive("pretrain_epochs_scale", self.pretrain_epochs_scale, allow_none=True)
         architectures.check_gnp_options(self.activation, self.pooling, self.lipschitz is not None)
+        if self.center not in CENTERS:
+            raise ValueError(f"center must be one of {CENTERS}, got {self.center!r}")
+        if self.epoch_callback is not None and not callable(self.epoch_callback):
+            raise ValueError(f"epoch_callback must be None or a callable(network, center, epoch), "
+                             f"got {type(self.epoch_callback).__name__}")
 
     @property
     def architecture(self) -> architectures.Architecture:
@@ -149,10 +169,17 @@ class DeepSVDD(BaseDetector):
         network = self.network_
         return predict_in_batches(lambda batch: network(batch, training=False), x).astype(np.float64)
 
+    @property
+    def center_kind(self) -> str:
+        """The center rule this detector uses: ``center``, with "auto" resolved ("sign" or "mean")."""
+        if self.center != "auto":
+            return self.center
+        return "sign" if self.lipschitz is not None else "mean"
+
     def _initial_center(self, embeddings: np.ndarray) -> np.ndarray:
         c = embeddings.mean(axis=0)
         sign = np.where(c < 0, -1.0, 1.0)
-        if self.lipschitz is not None:
+        if self.center_kind == "sign":
             return sign
         return np.where(np.abs(c) < CENTER_EPS, sign * CENTER_EPS, c)
 
@@ -195,7 +222,7 @@ class DeepSVDD(BaseDetector):
             variance = tf.reduce_sum(tf.math.reduce_variance(outputs, axis=0))
             return {"loss": loss, "distance": tf.reduce_mean(distances), "embedding_variance": variance}
 
-        warm_up, every = self.warm_up_epochs, self.radius_update_every
+        warm_up, every, callback = self.warm_up_epochs, self.radius_update_every, self.epoch_callback
 
         def update_radius(epoch, logs):
             done = epoch + 1
@@ -203,6 +230,11 @@ class DeepSVDD(BaseDetector):
                 self.radius_ = self._radius_from(self._distances(x))
                 radius.assign(self.radius_)
             logs["radius"] = self.radius_
+            if callback is not None:
+                callback(network, self.center_, epoch)
+
+        if callback is not None:
+            callback(network, self.center_, -1)
 
         history = train_epochs(step, x, self.schedule_, [optimizer], seed=self.seed, verbose=self.verbose,
                                description=f"Deep SVDD {self.objective} {self.dataset}"

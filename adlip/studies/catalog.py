@@ -49,3 +49,5 @@ from adlip.studies.realnvp import REALNVP  # noqa: E402
 register(REALNVP)
 from adlip.studies.mode_collapse import MODE_COLLAPSE  # noqa: E402
 register(MODE_COLLAPSE)
+from adlip.studies.center_norm import CENTER_NORM  # noqa: E402
+register(CENTER_NORM)

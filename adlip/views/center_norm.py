@@ -1,0 +1,135 @@
+"""Chapter 11's center-norm section: table, figure and statements from :mod:`adlip.studies.center_norm`.
+
+Every function takes the study's records (one per K, each with a row per center). matplotlib and
+IPython are imported when a function needs them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from adlip.studies.center_norm import CENTERS
+from adlip.tables.core import markdown_table
+
+CENTER_LABELS = {"sign": "signs (thesis)", "mean": "mean (Ruff et al.)"}
+PANELS = {"bound": "random-pair bound", "distance_normal": r"mean $\|\phi(x) - c\|$, normal test images",
+          "slope": "bound / mean distance", "auc": "ROC-AUC"}
+
+
+def rows_by_k(records) -> list:
+    """``(K, {center: row})`` in increasing K; an error if there is nothing to show."""
+    if not records:
+        raise ValueError("no center-norm records to render")
+    found = sorted(((float(r["lipschitz"]), {row["center"]: row for row in r["rows"]}) for r in records),
+                   key=lambda item: item[0])
+    unknown = {center for _, rows in found for center in rows} - set(CENTERS)
+    if unknown:
+        raise ValueError(f"records with unknown centers {sorted(unknown)}; known: {list(CENTERS)}")
+    return found
+
+
+def trace(row, quantity) -> np.ndarray:
+    """One tracked quantity of a row over its checkpoints; "slope" is the bound per unit of distance."""
+    if quantity == "slope":
+        return trace(row, "bound") / trace(row, "distance_normal")
+    return np.array([point[quantity] for point in row["trace"]], dtype=float)
+
+
+def shrink(row, quantity) -> float:
+    """The quantity before training divided by its value at the end (above 1: it shrank)."""
+    values = trace(row, quantity)
+    return float(values[0] / values[-1])
+
+
+def summary_table(records):
+    """Per K and center: the center's norm, where training started and ended, and the detector's scores."""
+    body = []
+    for k, rows in rows_by_k(records):
+        for center in CENTERS:
+            if center not in rows:
+                continue
+            row = rows[center]
+            bound, distance = trace(row, "bound"), trace(row, "distance_normal")
+            body.append([f"{k:g}", CENTER_LABELS[center], f"{row['center_norm']:.3g}",
+                         f"{distance[0]:.3g} → {distance[-1]:.3g}", f"{bound[0]:.3g} → {bound[-1]:.3g}",
+                         f"{row['lip_lower_bound']:.3g}", f"{row['lip_gradient_ascent']:.3g}",
+                         f"{100 * row['auc']:.1f}"])
+    return markdown_table(["K", "center", "|c|", "mean distance to c (start → end)",
+                           "bound on fixed pairs (start → end)", "bound, thesis's protocol",
+                           "gradient-ascent bound", "ROC-AUC (%)"], body)
+
+
+def traces_figure(records, quantities=tuple(PANELS)):
+    """The tracked quantities over training: colour per K, solid for the sign center, dashed for the mean."""
+    import matplotlib.pyplot as plt
+
+    found = rows_by_k(records)
+    colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, len(found)))
+    series = {}
+    for colour, (k, rows) in zip(colours, found):
+        for center, style in zip(CENTERS, ("-", "--")):
+            if center in rows:
+                row = rows[center]
+                series[f"K = {k:g}, {CENTER_LABELS[center]}"] = dict(
+                    epoch=trace(row, "epoch"), color=colour, linestyle=style,
+                    **{quantity: trace(row, quantity) * (100 if quantity == "auc" else 1) for quantity in quantities})
+    from adlip import plots
+
+    panels = {q: PANELS[q] + (" (%)" if q == "auc" else "") for q in quantities}
+    return plots.training_traces(series, panels, log_panels=("bound", "distance_normal"))
+
+
+def _correlation(row) -> float:
+    """Pearson correlation of log bound and log distance over a row's checkpoints."""
+    bound, distance = np.log(trace(row, "bound")), np.log(trace(row, "distance_normal"))
+    if len(bound) < 3 or bound.std() == 0 or distance.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(bound, distance)[0, 1])
+
+
+def _direction(values) -> str:
+    values = np.asarray(values, dtype=float)
+    steps = np.diff(values)
+    if np.all(steps < 0):
+        return "falls"
+    if np.all(steps > 0):
+        return "rises"
+    return "does not move one way"
+
+
+def findings(records) -> dict:
+    """The numbers the statements are made of, per center: K, the final bounds, the shrink factors."""
+    found = rows_by_k(records)
+    result = {}
+    for center in CENTERS:
+        chosen = [(k, rows[center]) for k, rows in found if center in rows]
+        result[center] = dict(
+            constants=[k for k, _ in chosen],
+            bounds=[row["lip_lower_bound"] for _, row in chosen],
+            distance_shrink=[shrink(row, "distance_normal") for _, row in chosen],
+            bound_shrink=[shrink(row, "bound") for _, row in chosen],
+            correlation=[_correlation(row) for _, row in chosen],
+            aucs=[row["auc"] for _, row in chosen])
+    return result
+
+
+def statements(records):
+    """The section's computed sentences: how the final bound moves with K under each center, and how
+    closely it followed the embeddings' distance to the center during training."""
+    from IPython.display import Markdown
+
+    lines = []
+    for center, numbers in findings(records).items():
+        ks, bounds = numbers["constants"], numbers["bounds"]
+        if not ks:
+            continue
+        large = [i for i, k in enumerate(ks) if k >= 10]
+        trend = _direction([bounds[i] for i in large]) if len(large) > 1 else "has one point"
+        pairs = ", ".join(f"{b:.3g} (K = {k:g})" for k, b in zip(ks, bounds))
+        lines.append(
+            f"**Center: {CENTER_LABELS[center]}.** Final bound {pairs}: for K ≥ 10 it {trend} as K grows. "
+            f"During training the distance to the center shrank by a factor of "
+            + ", ".join(f"{s:.3g}" for s in numbers["distance_shrink"])
+            + " and the bound by " + ", ".join(f"{s:.3g}" for s in numbers["bound_shrink"])
+            + " (same order of K); the correlation of their logarithms over the checkpoints is "
+            + ", ".join(f"{c:.2f}" for c in numbers["correlation"]) + ".")
+    return Markdown("\n".join(f"* {line}" for line in lines))
