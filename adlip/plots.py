@@ -476,7 +476,7 @@ def estimator_bars(results: dict, constants: dict | None = None, title=None):
     return fig
 
 
-def training_traces(series, panels, log_panels=()):
+def training_traces(series, panels, log_panels=(), xlabel="epochs trained"):
     """Quantities measured during training, one panel per quantity, one line per series.
 
     ``series`` maps a legend label to a dict with "epoch" (the x values), one list per quantity of
@@ -490,7 +490,7 @@ def training_traces(series, panels, log_panels=()):
                     linestyle=values.get("linestyle", "-"), lw=1.4)
         if quantity in log_panels:
             ax.set_yscale("log")
-        ax.set(xlabel="Deep SVDD epochs trained", ylabel=label)
+        ax.set(xlabel=xlabel, ylabel=label)
         ax.grid(alpha=0.3, which="both")
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=8,

@@ -201,10 +201,11 @@ else:
 # output. Shrinking the output shrinks every slope the random pairs can see: the final bound would
 # measure how far training shrank the embeddings, not the constraint.
 #
-# Two predictions follow, and the study below tests both. During training, the bound should
-# follow the embeddings' mean distance to the center (their ratio, the bound per unit of distance,
-# stays roughly constant). And with the mean center, which asks for no shrinking, the bound should
-# no longer fall as K grows. Each K trains experiment 1's one-class Deep SVDD twice from one
+# Two predictions follow, and the study below tests both. During training, the bound should fall
+# as the embeddings close in on the center (the ratio of the two says how much of the shrinking
+# the bound follows: a constant ratio would mean all of it). And with the mean center, which starts
+# where the embeddings are and asks for far less shrinking, the bound should no longer fall as K
+# grows. Each K trains experiment 1's one-class Deep SVDD twice from one
 # pretrained DCAE, once per center, and measures the test embeddings at checkpoints during
 # training; the bound at a checkpoint uses the same random pairs every time.
 

@@ -112,8 +112,30 @@ def test_the_view_renders_a_record(smoke_record):
     assert table.count("\n") == 3 and "signs (thesis)" in table and "mean (Ruff et al.)" in table
     numbers = view.findings([smoke_record])
     assert numbers["sign"]["constants"] == [50.0] and len(numbers["mean"]["bound_shrink"]) == 1
-    assert "Final bound" in view.statements([smoke_record]).data
+    text = view.statements([smoke_record]).data
+    assert "Final bound" in text and "no verdict yet" in text and "ROC-AUC with the sign center" in text
     figure = view.traces_figure([smoke_record])
     assert len(figure.axes) == len(view.PANELS)
     with pytest.raises(ValueError, match="no center-norm records"):
         view.summary_table([])
+
+
+def _record(k, sign_bound, mean_bound, sign_auc=0.6, mean_auc=0.9):
+    """A record of one K with a two-checkpoint trace per center (the view's input, made by hand)."""
+    def row(center, bound, auc):
+        trace = [dict(epoch=0, bound=2 * bound, distance_normal=4.0, distance_anomalous=5.0, norm=6.0, auc=auc),
+                 dict(epoch=5, bound=bound, distance_normal=2.0, distance_anomalous=3.0, norm=3.0, auc=auc)]
+        return dict(center=center, auc=auc, center_norm=1.0, lip_lower_bound=bound, lip_gradient_ascent=2 * bound,
+                    trace=trace)
+    return dict(lipschitz=k, rows=[row("sign", sign_bound, sign_auc), row("mean", mean_bound, mean_auc)])
+
+
+@pytest.mark.parametrize("sign_bounds, mean_bounds, expected", [
+    ((1.0, 0.5), (1.0, 2.0), "the center, not the constraint, makes it"),
+    ((1.0, 2.0), (1.0, 2.0), "the thesis's observation is not reproduced here"),
+    ((1.0, 0.5), (1.0, 0.5), "the sign center alone does not explain the fall"),
+])
+def test_the_verdict_follows_the_final_bounds(sign_bounds, mean_bounds, expected):
+    records = [_record(k, s, m) for k, s, m in zip((10.0, 50.0), sign_bounds, mean_bounds)]
+    assert expected in view.verdict(records)
+    assert "the mean center detects better at 2 of 2 constants" in view.auc_statement(records)
