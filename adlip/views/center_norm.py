@@ -124,10 +124,11 @@ def statements(records):
         if not ks:
             continue
         large = [i for i, k in enumerate(ks) if k >= 10]
-        trend = _direction([bounds[i] for i in large]) if len(large) > 1 else "has one point"
+        trend = (f"for K ≥ 10 it {_direction([bounds[i] for i in large])} as K grows" if len(large) > 1
+                 else "fewer than two K ≥ 10 so far")
         pairs = ", ".join(f"{b:.3g} (K = {k:g})" for k, b in zip(ks, bounds))
         lines.append(
-            f"**Center: {CENTER_LABELS[center]}.** Final bound {pairs}: for K ≥ 10 it {trend} as K grows. "
+            f"**Center: {CENTER_LABELS[center]}.** Final bound {pairs}: {trend}. "
             f"During training the distance to the center shrank by a factor of "
             + ", ".join(f"{s:.3g}" for s in numbers["distance_shrink"])
             + " and the bound by " + ", ".join(f"{s:.3g}" for s in numbers["bound_shrink"])
