@@ -115,8 +115,8 @@ fig = plots.bounds_against_k(ok)
 # ```
 
 # %% [markdown]
-# The thesis saw the random-pair bound of both Lipschitz Deep SVDDs *fall* for K >= 10 and could not
-# say why. {ref}`chap-analysis` tests one explanation, the thesis's center of norm $\sqrt{32}$ that
+# The thesis saw the random-pair bound of both Lipschitz Deep SVDDs fall at K = 10 and then hardly
+# change with K, and could not say why. {ref}`chap-analysis` tests one explanation, the thesis's center of norm $\sqrt{32}$ that
 # large-K networks must shrink onto, by training each K with that center and with the mean center and
 # following the bound through training.
 

@@ -189,25 +189,28 @@ else:
 # Lipschitz bounds (about 0.5) are lower than ours. The next section asks where such a bound
 # comes from.
 #
-# ## Why the Lipschitz Deep SVDD's bound falls as K grows
+# ## Why the Lipschitz Deep SVDD's bound stops growing with K
 #
 # The thesis's experiment 1 found something odd (its section 5.1.2): the bound of both Lipschitz
-# Deep SVDDs *falls* once K reaches 10, although a looser constraint allows steeper networks. It
+# Deep SVDDs grows with K up to K = 5, *falls* at K = 10 and then hardly changes up to K = 100,
+# although a looser constraint allows steeper networks, and the DCAE's bound keeps growing. It
 # guessed that the trained network squeezes its outputs into a narrow range. A more specific
 # explanation is the center. For its Lipschitz networks the thesis does not use Ruff et al.'s
 # center, the mean embedding of a forward pass, but its signs: every coordinate is +1 or -1, so
 # $\|c\| = \sqrt{32}$ whatever K is. A network pretrained at a large K starts with embeddings far
 # larger than that, and the one-class objective reaches the center only by shrinking its whole
 # output. Shrinking the output shrinks every slope the random pairs can see: the final bound would
-# measure how far training shrank the embeddings, not the constraint.
+# measure how far training shrank the embeddings onto a center of fixed size, not the constraint.
 #
 # Two predictions follow, and the study below tests both. During training, the bound should fall
 # as the embeddings close in on the center (the ratio of the two says how much of the shrinking
-# the bound follows: a constant ratio would mean all of it). And with the mean center, which starts
-# where the embeddings are and asks for far less shrinking, the bound should no longer fall as K
-# grows. Each K trains experiment 1's one-class Deep SVDD twice from one
-# pretrained DCAE, once per center, and measures the test embeddings at checkpoints during
-# training; the bound at a checkpoint uses the same random pairs every time.
+# the bound follows: a constant ratio would mean all of it). And the final bound should hardly
+# depend on K with the sign center, but grow with K with the mean center, which starts where the
+# embeddings are and asks for far less shrinking. Each K trains experiment 1's one-class Deep SVDD
+# twice from one pretrained DCAE, once per center, and measures the test embeddings at checkpoints
+# during training; the bound at a checkpoint uses the same random pairs every time. The statements
+# under the figure fit the growth of the final bound with K as a power, $K^a$, over K >= 10: an
+# exponent near 0 is the thesis's plateau, 1 a bound that grows in step with the constraint.
 
 # %%
 from adlip.studies.center_norm import CENTER_NORM
@@ -270,5 +273,5 @@ display(Markdown("\n\n".join(f"* {s}" for s in statements) or "No complete recor
 # * A lower bound is only as good as the search behind it; gradient ascent is a cheap way to get a
 #   tighter one, and the robustness ratio depends on which one is used.
 # * The timings make the thesis's informal observation about the cost of the constraint measurable.
-# * Whether a Lipschitz Deep SVDD's bound rises or falls with K depends on where its center is; the
-#   center-norm section measures both centers over training instead of guessing.
+# * Whether a Lipschitz Deep SVDD's bound grows with K, and how well it detects, depends on its
+#   center; the center-norm section measures both centers over training instead of guessing.

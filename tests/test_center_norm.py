@@ -131,11 +131,18 @@ def _record(k, sign_bound, mean_bound, sign_auc=0.6, mean_auc=0.9):
 
 
 @pytest.mark.parametrize("sign_bounds, mean_bounds, expected", [
-    ((1.0, 0.5), (1.0, 2.0), "the center, not the constraint, makes it"),
-    ((1.0, 2.0), (1.0, 2.0), "the thesis's observation is not reproduced here"),
-    ((1.0, 0.5), (1.0, 0.5), "the sign center alone does not explain the fall"),
+    ((1.0, 1.1), (1.0, 5.0), "the center, not the constraint, flattens it"),
+    ((1.0, 5.0), (2.0, 10.0), "lowers the bound by a factor of 2"),
+    ((1.0, 1.1), (1.0, 1.2), "the sign center alone does not explain the plateau"),
 ])
-def test_the_verdict_follows_the_final_bounds(sign_bounds, mean_bounds, expected):
+def test_the_verdict_follows_how_the_final_bound_grows_with_k(sign_bounds, mean_bounds, expected):
     records = [_record(k, s, m) for k, s, m in zip((10.0, 50.0), sign_bounds, mean_bounds)]
     assert expected in view.verdict(records)
     assert "the mean center detects better at 2 of 2 constants" in view.auc_statement(records)
+
+
+def test_growth_exponent_and_the_thesis_reference():
+    assert view.growth_exponent([10.0, 100.0], [1.0, 10.0]) == pytest.approx(1.0)
+    assert view.growth_exponent([1.0, 10.0], [1.0, 10.0]) is None   # one K >= 10 only
+    thesis = view.thesis_bounds([1.0, 10.0, 3.0])
+    assert set(thesis) == {1.0, 10.0} and all(value > 0 for value in thesis.values())
