@@ -637,3 +637,26 @@ def test_a_relative_out_folder_is_the_callers_whatever_the_workers(tmp_path, mon
     summary = experiments.sweep([config], "relative-out", workers=1, threads=1, progress=False)
     assert summary.done == [config.run_id] and not summary.failed
     assert (tmp_path / "relative-out" / f"{config.run_id}.jsonl").is_file()
+
+
+def test_the_cifar10_gan_comparison_at_full_has_its_own_budget():
+    cifar = experiments.grid("fanogan", "full", datasets=["cifar10"])
+    budget = experiments.CIFAR10_GAN_COMPARISON
+    assert {c.epochs_scale for c in cifar} == {budget["epochs_scale"]} and {c.seed for c in cifar} == {0}
+    assert sum(c.algorithm == "fanogan" for c in cifar) == 20
+    assert sorted({c.normal_class for c in cifar if c.algorithm == "anogan"}) == list(budget["anogan_classes"])
+    assert {c.lipschitz for c in cifar} == {None, experiments.chosen_constant("cifar10", "anogan")}
+    mnist = experiments.grid("fanogan", "full", datasets=["mnist"])
+    assert {c.epochs_scale for c in mnist} == {None} and {c.algorithm for c in mnist} == {"fanogan"}
+    assert {c.seed for c in mnist} == {0, 1, 2}
+    assert all(c.epochs_scale is None for c in experiments.grid("fanogan", "quick"))
+
+
+def test_gan_records_take_the_comparison_anogan_where_the_grid_has_it(tmp_path):
+    for folder, algorithm, dataset in [("exp2", "anogan", "cifar10"), ("exp2", "anogan", "mnist"),
+                                       ("fanogan", "anogan", "cifar10"), ("fanogan", "fanogan", "cifar10")]:
+        run_id = f"{folder}-{algorithm}-{dataset}"
+        experiments.write_record(dict(run_id=run_id, algorithm=algorithm, dataset=dataset, status="ok"),
+                                 tmp_path / folder / "full" / f"{run_id}.jsonl")
+    found = {r["run_id"] for r in experiments.gan_records("full", tmp_path, run=False)}
+    assert found == {"exp2-anogan-mnist", "fanogan-anogan-cifar10", "fanogan-fanogan-cifar10"}
