@@ -116,6 +116,7 @@ class RegularizedDeepSVDD(DeepSVDD):
     objective = "one-class"
     _state_attributes = BaseDetector._state_attributes + (
         "center_", "collapsed_", "initial_variance_", "final_variance_", "regularizer_weight_")
+    center = "auto"   # Deep SVDD's center rule, fixed here (the paper's): signs if Lipschitz, else the mean
 
     def __init__(self, dataset="mnist", lipschitz=None, seed=0, schedule=None, epochs_scale=1.0,
                  batch_size=None, verbose=1, contamination=0.1, regularizer="noise", bias=True,
