@@ -301,7 +301,7 @@ display(gan_detectors.class_table(gans))
 # seeded subset of the test images, f-AnoGAN scores the profile's whole test set, and the caption
 # gives both budgets. At `quick` (one GAN epoch on 1000 images) every model scores at chance, so the
 # tables below show the largest budget this CPU affords once its records are committed: profile
-# `full` with all 5000 training images of the class, a quarter of the thesis's GAN epochs and
+# `full` with all 5000 training images of the class, a quarter of each detector's GAN epochs and
 # AnoGAN on a few classes (`adlip.experiments.CIFAR10_GAN_COMPARISON`; made by
 # `python -m adlip sweep --experiment fanogan --profile full --dataset cifar10 --out results/fanogan/full`).
 # The same tables, from the committed records only (the chapter never trains CIFAR-10 networks
