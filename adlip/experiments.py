@@ -84,8 +84,8 @@ def companions_grid(profile: str) -> list:
 
 # The GAN comparison on CIFAR-10 at profile `full` is the largest budget this CPU affords, not the
 # thesis's (which never finished AnoGAN on CIFAR-10): every training image of the class, the thesis's
-# networks and search, but a quarter of each detector's GAN and encoder epochs (5 of AnoGAN's 20, 13 of
-# f-AnoGAN's 50), one seed, and AnoGAN on a few classes only. At `quick` (one GAN epoch on 1000 images) every model scores
+# networks and search, but a quarter of the GAN and encoder epochs (13 of the 50 that both detectors
+# train on CIFAR-10), one seed, and AnoGAN on a few classes only. At `quick` (one GAN epoch on 1000 images) every model scores
 # at chance. Priced from the quick records: about 10 minutes per standard f-AnoGAN run, 35 per
 # Lipschitz one, 30 to 55 per AnoGAN run, most of it the 500-step search of 1000 test images.
 CIFAR10_GAN_COMPARISON = dict(epochs_scale=0.25, anogan_classes=(0, 1, 2))
