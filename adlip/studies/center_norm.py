@@ -32,6 +32,8 @@ import numpy as np
 
 from adlip import metrics, runs
 from adlip.detectors.base import predict_in_batches
+from adlip.detectors.dcae import LIPSCHITZ_SCHEDULE
+from adlip.detectors.deepsvdd import SCHEDULE as DEEP_SVDD_SCHEDULE
 from adlip.profiles import get_profile
 from adlip.records import _jsonable, provenance
 from adlip.studies.base import Study, StudyBudget, TaskRun
@@ -57,8 +59,9 @@ class CenterNormBudget(StudyBudget):
 
     def caption(self) -> str:
         profile = get_profile(self.profile, dataset="mnist")
-        return (f"Budget ({self.profile} profile): one-class Deep SVDD, {profile.epochs(250, 'deepsvdd')} "
-                f"Deep SVDD epochs after a DCAE pretrained for {profile.epochs(350, 'pretrain')} epochs, "
+        deep_svdd, pretraining = DEEP_SVDD_SCHEDULE.total_epochs, LIPSCHITZ_SCHEDULE.total_epochs
+        return (f"Budget ({self.profile} profile): one-class Deep SVDD, {profile.epochs(deep_svdd, 'deepsvdd')} "
+                f"Deep SVDD epochs after a DCAE pretrained for {profile.epochs(pretraining, 'pretrain')} epochs, "
                 f"K in {{{', '.join(f'{k:g}' for k in self.constants)}}}, seed 0; at each checkpoint (every "
                 f"{self.every} epochs and after epochs 1 and 2) the random-pair bound over "
                 f"{self.rounds} x {self.pairs_per_round:,} fixed pairs of test images.")
