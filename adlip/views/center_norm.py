@@ -11,9 +11,8 @@ import numpy as np
 
 from adlip import reference
 from adlip.studies.center_norm import CENTERS
-from adlip.tables.core import markdown_table
+from adlip.tables.core import MISSING, markdown_table
 
-MISSING = "–"
 CENTER_LABELS = {"sign": "signs (thesis)", "mean": "mean (Ruff et al.)"}
 PANELS = {"bound": "random-pair bound", "distance_normal": r"mean $\|\phi(x) - c\|$, normal test images",
           "slope": "bound / mean distance", "auc": "ROC-AUC"}
