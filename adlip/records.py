@@ -71,6 +71,7 @@ class Record(Provenance, total=False):
     certified_radius_median: float | None   # median L2 radius of the test images' certified decisions
     collapsed: bool | None
     history: dict               # per-epoch curves
+    resumed: list               # stages an interrupted run reused (adlip.resume; records since 2026-11-27)
     profile_budget: dict
     detector_params: dict
 

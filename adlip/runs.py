@@ -24,6 +24,7 @@ from adlip import data, metrics, robustness
 from adlip.detectors import registry
 from adlip.records import _jsonable, provenance
 from adlip.profiles import get_profile
+from adlip.resume import RunStages, code_identity
 
 # Views of adlip.detectors.registry, by group, in its order.
 DEEP_ALGORITHMS = registry.names("thesis")
@@ -227,10 +228,18 @@ def fit_and_score(detector, split) -> tuple:
 
 
 def run_one(config: RunConfig, verbose: int = 0, cache_dir=None) -> dict:
-    """Train, score and measure one configuration; return its record (see the module docstring)."""
+    """Train, score and measure one configuration; return its record (see the module docstring).
+
+    With ``cache_dir``, each finished stage (the fitted detector, the test scores part by part, the
+    Lipschitz measurements) is kept in ``cache_dir/runs/<run_id>`` until the record is made, so that
+    running an interrupted configuration again resumes it (:mod:`adlip.resume`); the record lists
+    the stages it reused under ``resumed``.
+    """
     split = load_split(config)
-    detector = make_detector(config, verbose=verbose, cache_dir=cache_dir)
-    scores, train_seconds, score_seconds = fit_and_score(detector, split)
+    stages = run_stages(config, cache_dir)
+    detector, train_seconds = stages.fitted(
+        lambda: make_detector(config, verbose=verbose, cache_dir=cache_dir).fit(split.x_train))
+    scores, score_seconds = stages.scores(detector, split.x_test)
     record = dict(run_id=config.run_id, experiment=config.experiment, profile=config.profile,
                   algorithm=config.algorithm, dataset=config.dataset, normal_class=config.normal_class,
                   lipschitz=config.lipschitz, seed=config.seed,
@@ -239,14 +248,28 @@ def run_one(config: RunConfig, verbose: int = 0, cache_dir=None) -> dict:
                   train_seconds=train_seconds, score_seconds=score_seconds,
                   n_train=int(split.info["n_train"]), n_test=int(split.info["n_test"]),
                   data_fingerprint=data.fingerprint(config.dataset))
-    record.update(measure_lipschitz(detector, split.x_test, config))
+    record.update(stages.computed("lipschitz", lambda: measure_lipschitz(detector, split.x_test, config)))
     record.update(certificate_summary(detector, scores))
     record.update(collapsed=getattr(detector, "collapsed_", None),
                   history=_summarise_history(getattr(detector, "history_", None)),
-                  status="ok", error=None, config=config.to_dict(),
+                  status="ok", error=None, config=config.to_dict(), resumed=list(stages.resumed),
                   profile_budget=get_profile(config.profile, dataset=config.dataset).to_dict(),
                   detector_params=_jsonable(detector.get_params()), **provenance())
+    stages.clear()
     return record
+
+
+def run_stages(config: RunConfig, cache_dir=None) -> RunStages:
+    """Where ``run_one`` keeps the finished stages of ``config`` (nowhere without ``cache_dir``).
+
+    TensorFlow is imported first for the deep detectors, so that the thread counts the stages are
+    keyed by are the ones the run will use.
+    """
+    if cache_dir is None:
+        return RunStages(None, config.run_id, identity=None)
+    if config.algorithm not in BASELINE_ALGORITHMS:
+        import tensorflow  # noqa: F401
+    return RunStages(Path(cache_dir) / "runs", config.run_id, identity=code_identity(compute_threads()))
 
 
 def failed_record(config: RunConfig, error: str) -> dict:

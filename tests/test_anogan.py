@@ -97,6 +97,13 @@ def test_search_batch_size_does_not_change_the_scores(fitted, images):
                        rtol=1e-4)
 
 
+def test_score_batches_are_search_batches_and_join_bitwise(fitted, images):
+    x = np.concatenate(images)[:50]
+    parts = fitted.score_batches(x)
+    assert [(start, stop) for start, stop, _ in parts] == [(0, 16), (16, 32), (32, 48), (48, 50)]
+    assert np.array_equal(np.concatenate([score() for _, _, score in parts]), fitted.decision_function(x))
+
+
 def test_same_seed_same_scores(fitted, images):
     train, test = images
     again = AnoGAN(**FAST, train_score_size=40).fit(train)

@@ -9,6 +9,7 @@ keeps the estimator contract that the sweeps, the tables and a user's own code r
 * scores are finite, one per image, not constant, and ``predict`` thresholds them;
 * the same seed gives the same scores;
 * a detector saved and loaded scores identically (deep or baseline);
+* ``score_batches`` cover the images in order and join to bitwise ``decision_function``'s scores;
 * bad input (NaN pixels, the wrong image shape) is refused with a ValueError before any training;
 * every Lipschitz network keeps its constant: two measured lower bounds stay below K.
 
@@ -143,6 +144,16 @@ def test_a_saved_and_loaded_detector_scores_identically(name, fitted, tmp_path):
     loaded = load(detector.save(tmp_path / name))
     assert type(loaded) is type(detector) and loaded.get_params() == detector.get_params()
     assert np.array_equal(loaded.decision_function(x_test), detector.decision_function(x_test))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_score_batches_join_to_the_decision_function(name, fitted):
+    detector, x_test = fitted(name)
+    parts = detector.score_batches(x_test)
+    assert [start for start, _, _ in parts] == [0] + [stop for _, stop, _ in parts[:-1]]
+    assert parts[-1][1] == len(x_test)
+    joined = np.concatenate([score() for _, _, score in parts])
+    assert np.array_equal(joined, detector.decision_function(x_test))
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -342,6 +342,20 @@ class AnoGAN(BaseDetector):
     def _score(self, x: np.ndarray) -> np.ndarray:
         return self._search(x)["score"]
 
+    def score_batches(self, X) -> list:
+        """The latent search of ``decision_function(X)`` one search batch (``search_batch_size``
+        images) at a time, each from the same initial latents as the whole search: bitwise its scores."""
+        self._check_fitted()
+        x = self._check_X(X)
+        z0 = self.prior(len(x), self.seed)
+
+        def part(start, stop):
+            return lambda: self._search(x[start:stop], z0[start:stop])["score"]
+
+        size = self.search_batch_size
+        return [(start, min(start + size, len(x)), part(start, min(start + size, len(x))))
+                for start in range(0, len(x), size)]
+
     def _score_training(self, x: np.ndarray) -> np.ndarray:
         """Scores of ``train_score_size`` training images (a subset drawn with ``seed``), not of all of
         them: each score costs a latent search, and they only set ``threshold_``."""

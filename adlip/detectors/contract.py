@@ -66,6 +66,17 @@ class Detector(BaseEstimator):
         self._check_fitted()
         return self._score(self._check_X(X))
 
+    def score_batches(self, X) -> list:
+        """``decision_function(X)`` as independent parts ``(start, stop, score)``: ``score()`` gives
+        the scores of ``X[start:stop]``, and the parts' scores joined in order are bitwise those of
+        ``decision_function(X)``. A caller can keep each part as it finishes, so that an interrupted
+        scoring loses only the part in flight. One part here; detectors whose scoring is long
+        (AnoGAN's latent search) split it.
+        """
+        self._check_fitted()
+        x = self._check_X(X)
+        return [(0, len(x), lambda: self._score(x))]
+
     def predict(self, X) -> np.ndarray:
         """1 for images scored above ``threshold_`` (outliers), 0 otherwise."""
         return (self.decision_function(X) > self.threshold_).astype(np.int64)
