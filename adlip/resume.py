@@ -5,8 +5,10 @@ and measuring the Lipschitz bounds. For AnoGAN at the thesis's budget they take 
 16 minutes, so a sweep stopped mid-run (the end of a session, a reboot, Ctrl-C) used to lose up
 to an hour per worker. With a :class:`RunStages` folder each stage is written as it finishes: the
 fitted detector (``detector.save``), the test scores part by part (``score_batches``: AnoGAN's
-latent search one search batch at a time), the Lipschitz measurements. Rerunning the same run
-reads them back and does only what is missing.
+latent search one search batch at a time), the Lipschitz measurements; a detector with a
+``checkpoint_dir`` (AnoGAN) also saves its training state between epochs
+(:mod:`adlip.detectors.checkpoints`). Rerunning the same run reads them back and does only what
+is missing.
 
 A resumed run gives bitwise the record an uninterrupted one gives (a test checks it), because
 nothing is reused unless it was made by the same code with the same TensorFlow thread count:
@@ -62,8 +64,10 @@ class RunStages:
         except (OSError, ValueError):
             index = None
         if not isinstance(index, dict) or index.get("identity") != self.identity:
-            self.clear()
+            self.clear()   # anything here was made by other code, or cannot be told apart from it
             index = {"identity": self.identity, "stages": {}}
+            self._index = index
+            self._save_index()   # from now on the folder's contents are this identity's
         return index
 
     def _save_index(self) -> None:
@@ -81,6 +85,12 @@ class RunStages:
         self._save_index()
 
     # -- the stages --
+    @property
+    def training_folder(self) -> Path | None:
+        """Where a detector that can (``checkpoint_dir``) saves its training state between epochs,
+        so that even the training stage resumes midway; None when nothing is kept."""
+        return None if self.identity is None else self.folder / "training"
+
     def fitted(self, fit):
         """``(detector, seconds)``: the fitted detector kept from an earlier attempt, else ``fit()``'s.
 
@@ -95,6 +105,10 @@ class RunStages:
         start = time.perf_counter()
         detector = fit()
         seconds = time.perf_counter() - start
+        restored = int(getattr(detector, "resumed_epochs_", 0) or 0)
+        if restored:   # training itself resumed midway: count the earlier attempts' epochs too
+            self.resumed.append(f"training epochs 1-{restored}")
+            seconds += float(sum(detector.history_["seconds"][:restored]))
         if self.identity is not None:
             temporary = self.folder / "fitted.partial"
             shutil.rmtree(temporary, ignore_errors=True)

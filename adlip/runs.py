@@ -231,14 +231,20 @@ def run_one(config: RunConfig, verbose: int = 0, cache_dir=None) -> dict:
     """Train, score and measure one configuration; return its record (see the module docstring).
 
     With ``cache_dir``, each finished stage (the fitted detector, the test scores part by part, the
-    Lipschitz measurements) is kept in ``cache_dir/runs/<run_id>`` until the record is made, so that
+    Lipschitz measurements; AnoGAN's training state between epochs) is kept in ``cache_dir/runs/<run_id>`` until the record is made, so that
     running an interrupted configuration again resumes it (:mod:`adlip.resume`); the record lists
     the stages it reused under ``resumed``.
     """
     split = load_split(config)
     stages = run_stages(config, cache_dir)
-    detector, train_seconds = stages.fitted(
-        lambda: make_detector(config, verbose=verbose, cache_dir=cache_dir).fit(split.x_train))
+
+    def fit():
+        detector = make_detector(config, verbose=verbose, cache_dir=cache_dir)
+        if stages.training_folder is not None and hasattr(type(detector), "checkpoint_dir"):
+            detector.checkpoint_dir = str(stages.training_folder)   # training resumes midway too
+        return detector.fit(split.x_train)
+
+    detector, train_seconds = stages.fitted(fit)
     scores, score_seconds = stages.scores(detector, split.x_test)
     record = dict(run_id=config.run_id, experiment=config.experiment, profile=config.profile,
                   algorithm=config.algorithm, dataset=config.dataset, normal_class=config.normal_class,

@@ -3,6 +3,7 @@
 Fits are tiny (one epoch on a few dozen synthetic images, a few latent steps). The contract tests
 that every detector shares live in test_detectors.py; these check what is particular to AnoGAN.
 """
+import json
 import os
 
 import numpy as np
@@ -238,3 +239,61 @@ def test_standard_anogan_separates_real_mnist_ones_from_the_rest():
 # Two epochs on 2000 images, 50 search steps: measured 0.74 here (both the alternating and the
 # simultaneous GAN update); clearly above chance, with margin for thread-order differences.
 AUC_FLOOR = 0.65
+
+
+class StopTraining(Exception):
+    pass
+
+
+@pytest.mark.parametrize("lipschitz", [None, 1.0])
+def test_training_stopped_midway_resumes_to_the_same_networks(lipschitz, images, tmp_path, monkeypatch):
+    from adlip.detectors import checkpoints
+
+    train, test = images
+    params = dict(FAST, epochs_scale=1.0, schedule=dict(phases=[[3, 2e-4]], batch_size=32), train_score_size=8,
+                  lipschitz=lipschitz, orthogonalization="spectral")
+    uninterrupted = AnoGAN(**params).fit(train)
+    monkeypatch.setattr(checkpoints, "SAVE_EVERY_SECONDS", 0.0)   # save after every epoch
+    first = AnoGAN(**params)
+    first.checkpoint_dir = tmp_path / "training"
+    first.epoch_monitor = lambda generator, epoch: (_ for _ in ()).throw(StopTraining()) if epoch == 1 else {}
+    with pytest.raises(StopTraining):
+        first.fit(train)
+    assert json.loads((tmp_path / "training" / "training.json").read_text())["epoch"] == 1
+    resumed = AnoGAN(**params)
+    resumed.checkpoint_dir = tmp_path / "training"
+    resumed.fit(train)
+    for name in ("generator_", "discriminator_"):
+        for a, b in zip(getattr(resumed, name).weights, getattr(uninterrupted, name).weights):
+            assert np.array_equal(a.numpy(), b.numpy()), a.name
+    untimed = [{k: v for k, v in d.history_.items() if k != "seconds"} for d in (resumed, uninterrupted)]
+    assert untimed[0] == untimed[1]
+    assert np.array_equal(resumed.decision_function(test), uninterrupted.decision_function(test))
+    assert not (tmp_path / "training").exists(), "the training state outlives the fit"
+
+
+def test_a_training_state_of_other_images_is_not_resumed(images, tmp_path, monkeypatch):
+    from adlip.detectors import checkpoints
+
+    train, _ = images
+    params = dict(FAST, epochs_scale=1.0, schedule=dict(phases=[[2, 2e-4]], batch_size=32), train_score_size=8)
+    monkeypatch.setattr(checkpoints, "SAVE_EVERY_SECONDS", 0.0)
+    first = AnoGAN(**params)
+    first.checkpoint_dir = tmp_path / "training"
+    first.epoch_monitor = lambda generator, epoch: (_ for _ in ()).throw(StopTraining()) if epoch == 1 else {}
+    with pytest.raises(StopTraining):
+        first.fit(train)
+    assert (tmp_path / "training" / "training.json").is_file()
+    other = AnoGAN(**params)
+    other.checkpoint_dir = tmp_path / "training"
+    other.fit(train[::-1].copy())
+    assert len(other.history_["loss"]) == 2
+    plain = AnoGAN(**params).fit(train[::-1].copy())
+    assert np.array_equal(other.generator_.weights[0].numpy(), plain.generator_.weights[0].numpy())
+
+
+def test_checkpoint_dir_must_be_a_path(images):
+    detector = AnoGAN(**FAST)
+    detector.checkpoint_dir = 3
+    with pytest.raises(ValueError, match="checkpoint_dir"):
+        detector.fit(images[0])

@@ -68,6 +68,17 @@ def test_grids_cover_the_thesis_design():
         experiments.grid("exp3", "quick")
 
 
+def test_the_bjorck_calibration_is_exp2s_lipschitz_anogan_with_bjorck():
+    [calibration] = experiments.grid("bjorck", "full")
+    [spectral] = [c for c in experiments.grid("exp2", "full", datasets=["mnist"])
+                  if c.algorithm == "anogan" and c.lipschitz and c.normal_class == 0 and c.seed == 0]
+    assert calibration.lipschitz == spectral.lipschitz and calibration.profile == "full"
+    made, exp2_made = experiments.make_detector(calibration), experiments.make_detector(spectral)
+    assert made.orthogonalization == "bjorck" and exp2_made.orthogonalization == "spectral"
+    differing = {k for k, v in made.get_params().items() if exp2_made.get_params()[k] != v}
+    assert differing == {"orthogonalization"}
+
+
 def test_run_one_record_has_everything():
     record = experiments.run_one(smoke())
     assert REQUIRED_FIELDS <= set(record)

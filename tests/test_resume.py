@@ -79,6 +79,25 @@ def test_a_run_stopped_while_scoring_resumes_to_the_same_record(tmp_path, monkey
 
 
 @needs_mnist
+def test_a_run_stopped_while_training_resumes_midway_to_the_same_record(tmp_path, monkeypatch):
+    from adlip.detectors import checkpoints
+
+    config = RunConfig("anogan", "mnist", 0, None, 0, "smoke", epochs_scale=0.15, experiment="test")
+    uninterrupted = runs.run_one(config)
+    assert uninterrupted["epochs"] == 3
+    monkeypatch.setattr(checkpoints, "SAVE_EVERY_SECONDS", 0.0)
+    with monkeypatch.context() as patch:
+        patch.setattr(AnoGAN, "epoch_monitor", staticmethod(
+            lambda generator, epoch: (_ for _ in ()).throw(Interrupted()) if epoch == 2 else {}))
+        with pytest.raises(Interrupted):
+            runs.run_one(config, cache_dir=tmp_path)
+    resumed = runs.run_one(config, cache_dir=tmp_path)
+    assert resumed["resumed"] == ["training epochs 1-2"]
+    same_numbers(resumed, uninterrupted)
+    assert resumed["train_seconds"] > sum(resumed["history"]["seconds"][:2])
+
+
+@needs_mnist
 def test_kept_lipschitz_measurements_are_reused_exactly(tmp_path, monkeypatch):
     config = RunConfig("dcae", "mnist", 0, 1.0, 0, "smoke", experiment="test")
     uninterrupted = runs.run_one(config)

@@ -49,6 +49,7 @@ Choices, and where they differ from the thesis:
 """
 from __future__ import annotations
 
+import os
 import weakref
 
 import numpy as np
@@ -56,6 +57,7 @@ import numpy as np
 from adlip.checks import check_integer, check_number
 from adlip import architectures
 from adlip.detectors.base import BaseDetector, Schedule, _progress, train_epochs
+from adlip.detectors.checkpoints import TrainingCheckpoint, fingerprint
 from adlip.detectors.registry import Algorithm, register
 
 LEARNING_RATE = 2e-4   # Radford et al.'s DCGAN settings, as the thesis uses them
@@ -228,6 +230,11 @@ class AnoGAN(BaseDetector):
     ``monitor(generator, epoch) -> dict`` of numbers, called after every epoch (batch norm
     statistics recomputed, generator in inference mode); its values join ``history_``. It is not
     saved, cloned or compared, and when it is None (the default) training is unchanged.
+    ``checkpoint_dir`` is not a parameter either: set it to a folder before ``fit``, and training
+    saves its state there between epochs (:mod:`adlip.detectors.checkpoints`, at most every five
+    minutes); a ``fit`` stopped midway and run again with the same folder, parameters and images
+    resumes from the last save and gives bitwise the same networks. The folder is deleted when
+    training ends.
 
     Fitted attributes: ``generator_`` (latent -> image), ``discriminator_`` (image -> probability
     of being real), ``data_diversity_``, ``collapsed_``, and the base class's ``decision_scores_``,
@@ -241,6 +248,7 @@ class AnoGAN(BaseDetector):
     _network_attributes = ("generator_", "discriminator_")
     _state_attributes = BaseDetector._state_attributes + ("data_diversity_", "collapsed_")
     epoch_monitor = None   # see the class docstring: a per-epoch callback, not a parameter
+    checkpoint_dir = None  # see the class docstring: where training saves its state, not a parameter
 
     def __init__(self, dataset="mnist", lipschitz=None, seed=0, schedule=None, epochs_scale=1.0,
                  batch_size=None, verbose=1, contamination=0.1, orthogonalization="bjorck", latent_steps=500,
@@ -287,6 +295,8 @@ class AnoGAN(BaseDetector):
                              "both networks are Lipschitz ones, which have none; drop lipschitz, or pair it with "
                              "discriminator='standard'")
         check_epoch_monitor(self.epoch_monitor)
+        if self.checkpoint_dir is not None and not isinstance(self.checkpoint_dir, (str, os.PathLike)):
+            raise ValueError(f"checkpoint_dir must be a folder path or None, got {type(self.checkpoint_dir).__name__}")
 
     # -- networks --
     @property
@@ -330,13 +340,29 @@ class AnoGAN(BaseDetector):
         variant += "" if self.activation is None else f" {self.activation}"
         variant += "" if self.discriminator is None else f", {self.discriminator} discriminator"
         variant += "" if self.batch_norm else ", no batch norm"
+        checkpoint = self._training_checkpoint(x, optimizers, step)
         history = train_epochs(step, x, self.schedule_, optimizers, seed=self.seed, verbose=self.verbose,
-                               description=f"AnoGAN {self.dataset}{variant}", on_epoch_end=on_epoch_end)
+                               description=f"AnoGAN {self.dataset}{variant}", on_epoch_end=on_epoch_end,
+                               checkpoint=checkpoint)
+        self.resumed_epochs_ = 0 if checkpoint is None else checkpoint.restored_epoch
+        if checkpoint is not None:
+            checkpoint.clear()
         for network in (generator, discriminator):
             architectures.refresh_lipschitz_kernels(network)
         calibrate_batch_norm(discriminator, x[rng.choice(len(x), min(len(x), CALIBRATION_SAMPLES), replace=False)])
         self.collapsed_ = bool(history["diversity_ratio"][-1] < COLLAPSE_RATIO)
         return history
+
+    def _training_checkpoint(self, x, optimizers, step):
+        """The :class:`TrainingCheckpoint` of ``checkpoint_dir`` (None without one). The optimizers
+        are built first, so that their moments exist to be saved or restored."""
+        if self.checkpoint_dir is None:
+            return None
+        for optimizer, network in zip(optimizers, (self.generator_, self.discriminator_)):
+            optimizer.build(network.trainable_weights)
+        return TrainingCheckpoint(self.checkpoint_dir, fingerprint(self, x), generator=self.generator_,
+                                  discriminator=self.discriminator_, generator_optimizer=optimizers[0],
+                                  discriminator_optimizer=optimizers[1], latents=step.latents)
 
     # -- scoring --
     def _score(self, x: np.ndarray) -> np.ndarray:
@@ -479,6 +505,7 @@ def _make_gan_step(generator, discriminator, generator_optimizer, discriminator_
                 "generator_loss": generator_loss, "real_probability": tf.reduce_mean(real_probability),
                 "fake_probability": tf.reduce_mean(fake_probability)}
 
+    step.latents = latents   # its state is part of a training checkpoint
     return step
 
 

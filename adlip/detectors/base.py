@@ -137,7 +137,8 @@ def _progress(total: int, description: str, verbose: int):
 
 
 def train_epochs(step, x, schedule: Schedule, optimizers, *, seed: int = 0, verbose: int = 1,
-                 description: str = "training", on_epoch_end=None, on_epoch_start=None) -> dict:
+                 description: str = "training", on_epoch_end=None, on_epoch_start=None,
+                 checkpoint=None) -> dict:
     """Run ``schedule`` over ``x``: shuffle each epoch, call ``step`` on every batch.
 
     ``step(batch)`` trains on one batch and returns a dict of scalar tensors (at least "loss");
@@ -145,14 +146,19 @@ def train_epochs(step, x, schedule: Schedule, optimizers, *, seed: int = 0, verb
     gets the phase's learning rate. ``on_epoch_start(epoch)`` runs before an epoch,
     ``on_epoch_end(epoch, logs)`` after it and may add entries to ``logs`` (the dict of this
     epoch's values). Returns the history: a dict of per-epoch lists, with "learning_rate" and
-    "seconds" added.
+    "seconds" added. ``checkpoint`` (a :class:`adlip.detectors.checkpoints.TrainingCheckpoint`)
+    resumes from the state it saved and saves the state as epochs finish.
     """
     rng = np.random.default_rng(seed)
     rates = schedule.learning_rates()
-    history: dict = {}
+    done, history = checkpoint.restore(rng) if checkpoint is not None else (0, {})
     bar = _progress(len(rates), description, verbose)
+    if bar is not None and done:
+        bar.update(done)
     try:
         for epoch, rate in enumerate(rates):
+            if epoch < done:
+                continue
             started = time.perf_counter()
             for optimizer in optimizers:
                 optimizer.learning_rate.assign(rate)
@@ -164,6 +170,8 @@ def train_epochs(step, x, schedule: Schedule, optimizers, *, seed: int = 0, verb
                 on_epoch_end(epoch, logs)
             for key, value in logs.items():
                 history.setdefault(key, []).append(value)
+            if checkpoint is not None:
+                checkpoint.save(epoch + 1, history, rng, last=epoch + 1 == len(rates))
             if bar is not None:
                 bar.set_postfix(loss=f"{logs['loss']:.4g}")
                 bar.update(1)
