@@ -16,7 +16,7 @@ LAYERS = [
     ["adlip", "adlip.checks", "adlip.glue", "adlip.progress", "adlip.data", "adlip.layers", "adlip.architectures", "adlip.reference"],
     ["adlip.detectors"],
     ["adlip.metrics", "adlip.metrics_gan", "adlip.robustness"],
-    ["adlip.profiles", "adlip.records", "adlip.estimates", "adlip.runs", "adlip.sweeps", "adlip.dask_sweeps", "adlip.studies", "adlip.experiments"],
+    ["adlip.profiles", "adlip.records", "adlip.estimates", "adlip.resume", "adlip.runs", "adlip.sweeps", "adlip.dask_sweeps", "adlip.studies", "adlip.experiments"],
     ["adlip.studies.catalog"],
     ["adlip.tables", "adlip.plots", "adlip.reproduction", "adlip.views"],
     ["adlip.cli", "adlip.book", "adlip.__main__"],
