@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from adlip.records import _record_value
+
 STAGES_FILE = "stages.json"
 
 
@@ -151,7 +153,7 @@ class RunStages:
         if kept is not None:
             self.resumed.append(name)
             return kept
-        value = json.loads(json.dumps(compute(), default=_plain))   # the same values either way
+        value = json.loads(json.dumps(compute(), default=_record_value))   # the same values either way
         if self.identity is not None:
             self._finish(name, value)
         return value
@@ -160,12 +162,6 @@ class RunStages:
         """Delete the folder (the run's record is made; its stages are no longer needed)."""
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def _plain(value):
-    if isinstance(value, (np.ndarray, np.generic)):
-        return value.tolist()
-    raise TypeError(f"a kept stage holds numbers, text and lists, not a {type(value).__name__}")
 
 
 def _save_array(path: Path, array: np.ndarray) -> None:
