@@ -81,8 +81,12 @@ def test_families_come_from_the_registry_not_from_names():
 def test_the_committed_cifar10_record_is_read_and_drawn():
     record = saved_record(AttackSpec("cifar10", 0, 0, "quick"), REPO / "results")
     assert record is not None and record["dataset"] == "cifar10"
-    assert AttackBudget.of_record(record) == replace(AttackBudget.resolve("quick", "cifar10"), ascent_starts=None,
-                                                     ascent_steps=None)
+    recorded = AttackBudget.of_record(record)
+    expected = replace(AttackBudget.resolve("quick", "cifar10"), ascent_starts=None, ascent_steps=None)
+    # The radii come from np.geomspace, whose last bit depends on the CPU's vector instructions:
+    # a record made on another machine may differ from today's in the final digit, nowhere else.
+    assert recorded.radii == pytest.approx(expected.radii, rel=1e-12, abs=0)
+    assert replace(recorded, radii=expected.radii) == expected
     assert saved_record(AttackSpec("cifar10", 0, 1, "quick"), REPO / "results") is None
     _draw_everything(record)
 
