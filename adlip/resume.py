@@ -1,12 +1,13 @@
 """The finished stages of one run, kept on disk so that an interrupted run resumes where it stopped.
 
 A run (:func:`adlip.runs.run_one`) has three expensive stages: training, scoring the test images
-and measuring the Lipschitz bounds. For AnoGAN at the thesis's budget they take about 16, 37 and
-16 minutes, so a sweep stopped mid-run (the end of a session, a reboot, Ctrl-C) used to lose up
+and measuring the Lipschitz bounds. For AnoGAN at the thesis's budget they took about 16, 37 and
+16 minutes on one core of the machine that made the first record, three to four times that on a
+slower one, so a sweep stopped mid-run (the end of a session, a reboot, Ctrl-C) used to lose up
 to an hour per worker. With a :class:`RunStages` folder each stage is written as it finishes: the
 fitted detector (``detector.save``), the test scores part by part (``score_batches``: AnoGAN's
 latent search one search batch at a time), the Lipschitz measurements; a detector with a
-``checkpoint_dir`` (AnoGAN) also saves its training state between epochs
+``checkpoint_dir`` (AnoGAN, f-AnoGAN) also saves its training state between epochs
 (:mod:`adlip.detectors.checkpoints`). Rerunning the same run reads them back and does only what
 is missing.
 

@@ -165,12 +165,20 @@ if full:
 #
 # The thesis built its Lipschitz GAN with deel-lip's default kernel constraint, Björck
 # orthonormalisation, which re-orthonormalises every dense and convolutional kernel at every training
-# step. On this CPU the generator's 8192 × 4096 dense kernel alone makes that hours per run, so the
+# step. On a CPU the generator's 8192 × 4096 dense kernel alone makes that many hours per run, so the
 # profiles normalise the kernels spectrally instead: each layer is still 1-Lipschitz, so the
-# generator keeps its constant K, and a run trains in about twenty minutes. Whether the cheaper
+# generator keeps its constant K, and a run trains in an hour or less. Whether the cheaper
 # constraint changes the detector is a question for an experiment, not an assumption: the `bjorck`
 # grid trains experiment 2's Lipschitz AnoGAN of class 0 as the thesis did, at the same budget, and
 # the table puts it beside the spectral run of the same class.
+#
+# That run is the most expensive in the book. Björck orthonormalisation of the 8192 × 4096 kernel is
+# a chain of large matrix products at every step, already close to the CPU's matrix-multiply rate,
+# so no rewrite makes it cheap: on a two-core AVX2 machine, idle and with one thread, a Björck step
+# took about 25 times as long as a spectral one (`python benchmarks/bench_gan_step.py --threads 1`
+# measures yours). Twenty epochs are then more than a day of one core. Training keeps its state
+# between epochs, so the run can be spread over several sittings on a machine that keeps its
+# files, or on a GPU.
 
 # %%
 bjorck = experiments.committed_records("bjorck", "full", results_dir, datasets=["mnist"])

@@ -138,6 +138,57 @@ def test_same_seed_gives_bitwise_the_same_lipschitz_detector(lipschitz, images):
     assert again.history_["wasserstein"] == lipschitz.history_["wasserstein"]
 
 
+
+class StopTraining(Exception):
+    pass
+
+
+@pytest.mark.parametrize("stop_in, lipschitz", [("gan", None), ("encoder", K)])
+def test_training_stopped_midway_resumes_to_the_same_networks(stop_in, lipschitz, images, tmp_path, monkeypatch):
+    """Stopped after the first saved epoch of either phase, a fit run again with the same folder
+    restores what was saved (a finished GAN phase too) and ends bitwise where an uninterrupted fit ends."""
+    from adlip.detectors import checkpoints
+
+    params = dict(FAST, lipschitz=lipschitz, epochs_scale=1.0, schedule=dict(phases=[[3, 1e-4]], batch_size=32),
+                  encoder_schedule=dict(phases=[[2, 1e-4]], batch_size=32))
+    uninterrupted = FAnoGAN(**params).fit(images[0])
+    assert uninterrupted.resumed_epochs_ == 0
+    monkeypatch.setattr(checkpoints, "SAVE_EVERY_SECONDS", 0.0)   # save after every epoch
+    save = checkpoints.TrainingCheckpoint.save
+
+    def save_then_stop(checkpoint, epochs_done, *args, **kwargs):
+        save(checkpoint, epochs_done, *args, **kwargs)
+        if checkpoint.folder.name == stop_in and epochs_done == 1:
+            raise StopTraining
+
+    first = FAnoGAN(**params)
+    first.checkpoint_dir = tmp_path / "training"
+    with monkeypatch.context() as patch:
+        patch.setattr(checkpoints.TrainingCheckpoint, "save", save_then_stop)
+        with pytest.raises(StopTraining):
+            first.fit(images[0])
+    assert sorted(path.name for path in (tmp_path / "training").iterdir()) == (
+        ["gan"] if stop_in == "gan" else ["encoder", "gan"])
+    resumed = FAnoGAN(**params)
+    resumed.checkpoint_dir = tmp_path / "training"
+    resumed.fit(images[0])
+    assert resumed.resumed_epochs_ == (1 if stop_in == "gan" else 3 + 1)
+    for name in ("generator_", "critic_", "encoder_"):
+        for a, b in zip(getattr(resumed, name).weights, getattr(uninterrupted, name).weights):
+            assert np.array_equal(a.numpy(), b.numpy()), a.name
+    untimed = [{k: v for k, v in d.history_.items() if not k.endswith("seconds")} for d in (resumed, uninterrupted)]
+    assert untimed[0] == untimed[1]
+    assert np.array_equal(resumed.decision_function(images[1]), uninterrupted.decision_function(images[1]))
+    assert not (tmp_path / "training").exists(), "the training state outlives the fit"
+
+
+def test_checkpoint_dir_must_be_a_path(images):
+    detector = FAnoGAN(**FAST)
+    detector.checkpoint_dir = 3
+    with pytest.raises(ValueError, match="checkpoint_dir must be a folder path"):
+        detector.fit(images[0])
+
+
 # -- the score --------------------------------------------------------------------------------------
 
 def test_score_is_image_residual_plus_kappa_times_feature_residual(standard, images):

@@ -49,7 +49,6 @@ Choices, and where they differ from the thesis:
 """
 from __future__ import annotations
 
-import os
 import weakref
 
 import numpy as np
@@ -57,7 +56,7 @@ import numpy as np
 from adlip.checks import check_integer, check_number
 from adlip import architectures
 from adlip.detectors.base import BaseDetector, Schedule, _progress, train_epochs
-from adlip.detectors.checkpoints import TrainingCheckpoint, fingerprint
+from adlip.detectors.checkpoints import TrainingCheckpoint, check_checkpoint_dir, fingerprint
 from adlip.detectors.registry import Algorithm, register
 
 LEARNING_RATE = 2e-4   # Radford et al.'s DCGAN settings, as the thesis uses them
@@ -295,8 +294,7 @@ class AnoGAN(BaseDetector):
                              "both networks are Lipschitz ones, which have none; drop lipschitz, or pair it with "
                              "discriminator='standard'")
         check_epoch_monitor(self.epoch_monitor)
-        if self.checkpoint_dir is not None and not isinstance(self.checkpoint_dir, (str, os.PathLike)):
-            raise ValueError(f"checkpoint_dir must be a folder path or None, got {type(self.checkpoint_dir).__name__}")
+        check_checkpoint_dir(self.checkpoint_dir)
 
     # -- networks --
     @property

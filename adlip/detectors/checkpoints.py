@@ -37,6 +37,12 @@ def fingerprint(detector, x: np.ndarray) -> dict:
             "images": f"{x.shape}:{images}"}
 
 
+def check_checkpoint_dir(value) -> None:
+    """A detector's ``checkpoint_dir`` is a folder path or None."""
+    if value is not None and not isinstance(value, (str, os.PathLike)):
+        raise ValueError(f"checkpoint_dir must be a folder path or None, got {type(value).__name__}")
+
+
 def _plain(value):
     if isinstance(value, (np.ndarray, np.generic)):
         return value.tolist()
@@ -50,13 +56,18 @@ class TrainingCheckpoint:
     variables make the state (networks, optimizers built before training, ``tf.random.Generator``).
     ``train_epochs(..., checkpoint=...)`` calls :meth:`restore` before the first epoch and
     :meth:`save` after each one.
+
+    ``keep_finished`` also saves the state after the last epoch, for a detector that trains in
+    phases: a fit stopped in a later phase then resumes with the finished phases restored (every
+    epoch skipped) instead of training them again. The detector deletes the folder when it is done.
     """
 
-    def __init__(self, folder, identity: dict, **trackables):
+    def __init__(self, folder, identity: dict, keep_finished: bool = False, **trackables):
         import tensorflow as tf
 
         self.folder = Path(folder)
         self.identity = identity
+        self.keep_finished = keep_finished
         self.checkpoint = tf.train.Checkpoint(**trackables)
         self.last_save = time.monotonic()
         self.restored_epoch = 0
@@ -83,8 +94,12 @@ class TrainingCheckpoint:
 
     def save(self, epochs_done: int, history: dict, rng: np.random.Generator, last: bool = False) -> None:
         """Save the state after ``epochs_done`` epochs, unless the last save was under
-        ``SAVE_EVERY_SECONDS`` ago; nothing after the last epoch (the fit is about to finish)."""
-        if last or time.monotonic() - self.last_save < SAVE_EVERY_SECONDS:
+        ``SAVE_EVERY_SECONDS`` ago; after the last epoch only with ``keep_finished`` (otherwise the
+        fit is about to finish)."""
+        if last:
+            if not self.keep_finished:
+                return
+        elif time.monotonic() - self.last_save < SAVE_EVERY_SECONDS:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         name = f"epoch-{epochs_done}"

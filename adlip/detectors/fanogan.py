@@ -58,6 +58,8 @@ therefore ``sqrt(score)`` (as Deep SVDD's), and :mod:`adlip.robustness` certifie
 from __future__ import annotations
 
 import math
+import shutil
+from pathlib import Path
 
 import numpy as np
 
@@ -66,6 +68,7 @@ from adlip.checks import check_integer, check_number, check_positive
 from adlip.detectors.anogan import (COLLAPSE_RATIO, apply_layers, check_epoch_monitor, diversity_tracker,
                                     feature_layers)
 from adlip.detectors.base import BaseDetector, Schedule, predict_in_batches, seed_everything, train_epochs
+from adlip.detectors.checkpoints import TrainingCheckpoint, check_checkpoint_dir, fingerprint
 from adlip.detectors.registry import Algorithm, register
 from adlip.detectors.scoring import NORMALISATION_MARGIN, flat_norm, network_constant
 
@@ -93,7 +96,8 @@ class FAnoGAN(BaseDetector):
     and the base class's; ``history_`` holds per GAN epoch ``loss`` (the critic's), ``critic_loss``,
     ``wasserstein`` (the critic's estimate ``E D(x) - E D(G(z))``), ``gradient_penalty``,
     ``generator_loss``, ``sample_diversity``, ``diversity_ratio``, and per encoder epoch
-    ``encoder_loss``, ``encoder_image_residual``, ``encoder_feature_residual``, ``encoder_seconds``.
+    ``encoder_loss``, ``encoder_image_residual``, ``encoder_feature_residual``, ``encoder_seconds``;
+    ``resumed_epochs_`` counts the epochs of both phases restored from ``checkpoint_dir``.
     """
 
     family = "fanogan"
@@ -142,6 +146,7 @@ class FAnoGAN(BaseDetector):
         check_positive("encoder_epochs_scale", self.encoder_epochs_scale, allow_none=True)
         if self.encoder_schedule is not None:
             Schedule.coerce(self.encoder_schedule)
+        check_checkpoint_dir(self.checkpoint_dir)
 
     # -- networks --
     def architecture(self, family: str) -> architectures.Architecture:
@@ -165,6 +170,11 @@ class FAnoGAN(BaseDetector):
 
     # -- training --
     epoch_monitor = None   # not a parameter: a callable(generator, epoch) -> dict of values logged per GAN epoch
+    # Not a parameter either: a folder where training saves its state between epochs (as AnoGAN's,
+    # :mod:`adlip.detectors.checkpoints`), in one subfolder per phase; a fit stopped midway and run
+    # again with the same folder, parameters and images resumes and ends with bitwise the same
+    # networks. The folder is deleted when training ends.
+    checkpoint_dir = None
 
     def fit_gan(self, X):
         """Train the Wasserstein GAN (stage 1) on ``X`` alone, with no encoder; returns ``self``.
@@ -179,7 +189,9 @@ class FAnoGAN(BaseDetector):
         seed_everything(self.seed)
         self.schedule_ = self.resolved_schedule()
         self._build_gan()
+        self.resumed_epochs_ = 0
         self.history_ = self._train_gan(x)
+        self._clear_checkpoints()
         return self
 
     def _build_gan(self) -> None:
@@ -190,8 +202,10 @@ class FAnoGAN(BaseDetector):
         self._build_gan()
         self.encoder_ = self._build("encoder", self.seed + 4)
         self._scorer = None
+        self.resumed_epochs_ = 0
         history = self._train_gan(x)
         encoder_history = self._train_encoder(x)
+        self._clear_checkpoints()
         architectures.refresh_lipschitz_kernels(self.encoder_)
         history.update({f"encoder_{key}": values for key, values in encoder_history.items()})
         return history
@@ -207,6 +221,9 @@ class FAnoGAN(BaseDetector):
         critic_step, generator_step = _make_wgan_steps(
             generator, critic, *optimizers, self.latent_dim, self.seed, self.input_shape,
             None if self.lipschitz is not None else float(self.gradient_penalty))
+        checkpoint = self._phase_checkpoint("gan", x, generator=generator, critic=critic,
+                                            generator_optimizer=optimizers[0], critic_optimizer=optimizers[1],
+                                            latents=critic_step.latents)
         generator_batch = tf.constant(self.schedule_.batch_size)
 
         def step(batch):
@@ -226,7 +243,9 @@ class FAnoGAN(BaseDetector):
         gan_schedule = Schedule(self.schedule_.phases, self.schedule_.batch_size * steps, 0.0)
         variant = "WGAN-GP" if self.lipschitz is None else f"KR critic, K={self.lipschitz:g} {self.orthogonalization}"
         history = train_epochs(step, x, gan_schedule, optimizers, seed=self.seed, verbose=self.verbose,
-                               description=f"f-AnoGAN GAN {self.dataset} ({variant})", on_epoch_end=on_epoch_end)
+                               description=f"f-AnoGAN GAN {self.dataset} ({variant})", on_epoch_end=on_epoch_end,
+                               checkpoint=checkpoint)
+        self._count_resumed(checkpoint)
         for network in (generator, critic):
             architectures.refresh_lipschitz_kernels(network)
         self.collapsed_ = bool(history["diversity_ratio"][-1] < COLLAPSE_RATIO)
@@ -249,8 +268,28 @@ class FAnoGAN(BaseDetector):
             optimizer.apply_gradients(zip(tape.gradient(loss, encoder.trainable_weights), encoder.trainable_weights))
             return {"loss": loss, "image_residual": tf.reduce_mean(image), "feature_residual": tf.reduce_mean(feature)}
 
-        return train_epochs(step, x, schedule, [optimizer], seed=self.seed + 5, verbose=self.verbose,
-                            description=f"f-AnoGAN encoder {self.dataset}")
+        checkpoint = self._phase_checkpoint("encoder", x, encoder=encoder, encoder_optimizer=optimizer)
+        history = train_epochs(step, x, schedule, [optimizer], seed=self.seed + 5, verbose=self.verbose,
+                               description=f"f-AnoGAN encoder {self.dataset}", checkpoint=checkpoint)
+        self._count_resumed(checkpoint)
+        return history
+
+    def _phase_checkpoint(self, phase: str, x: np.ndarray, **trackables):
+        """The :class:`TrainingCheckpoint` of one training phase (None without ``checkpoint_dir``).
+        A finished phase stays saved until the whole fit ends, so that a fit stopped in the encoder
+        phase does not train the GAN again."""
+        if self.checkpoint_dir is None:
+            return None
+        return TrainingCheckpoint(Path(self.checkpoint_dir) / phase, fingerprint(self, x), keep_finished=True,
+                                  **trackables)
+
+    def _count_resumed(self, checkpoint) -> None:
+        if checkpoint is not None:
+            self.resumed_epochs_ += checkpoint.restored_epoch
+
+    def _clear_checkpoints(self) -> None:
+        if self.checkpoint_dir is not None:
+            shutil.rmtree(self.checkpoint_dir, ignore_errors=True)
 
     # -- scoring --
     def _residual_tensors(self, x):
@@ -396,6 +435,7 @@ def _make_wgan_steps(generator, critic, generator_optimizer, critic_optimizer, l
         generator_optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
         return loss
 
+    critic_step.latents = latents   # the steps' random state, part of a training checkpoint
     return critic_step, generator_step
 
 
