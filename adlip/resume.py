@@ -4,7 +4,7 @@ A run (:func:`adlip.runs.run_one`) has three expensive stages: training, scoring
 and measuring the Lipschitz bounds. For AnoGAN at the thesis's budget they took about 16, 37 and
 16 minutes on one core of the machine that made the first record, three to four times that on a
 slower one, so a sweep stopped mid-run (the end of a session, a reboot, Ctrl-C) used to lose up
-to an hour per worker. With a :class:`RunStages` folder each stage is written as it finishes: the
+to an hour per worker (several on the slower machine). With a :class:`RunStages` folder each stage is written as it finishes: the
 fitted detector (``detector.save``), the test scores part by part (``score_batches``: AnoGAN's
 latent search one search batch at a time), the Lipschitz measurements; a detector with a
 ``checkpoint_dir`` (AnoGAN, f-AnoGAN) also saves its training state between epochs
