@@ -41,6 +41,7 @@ class Record(Provenance, total=False):
     """A run record of the sweeps (``adlip.experiments.run_one``; a failed run has the first block only)."""
 
     versions: dict              # tensorflow, tf-keras, deel-lip, numpy, scikit-learn (records since 2026-11)
+    cpu: dict                   # model and vector instruction sets, see cpu() (records since 2026-11-27)
     run_id: str
     experiment: str | None
     profile: str
@@ -147,9 +148,37 @@ def versions() -> dict:
     return found
 
 
+# The instruction sets TensorFlow's CPU kernels (oneDNN, Eigen) dispatch on. Two CPUs that differ
+# in these run different kernels, which add up in different orders: the same seed then gives
+# numbers that agree to about 1e-5 relative, not bit for bit.
+VECTOR_FEATURES = ("sse4_2", "avx", "fma", "avx2", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16",
+                   "avx512_fp16", "amx_tile", "neon", "asimd", "sve")
+
+
+def cpu(cpuinfo: str | Path = "/proc/cpuinfo") -> dict:
+    """The processor a record was computed on: its model and the vector instruction sets it has.
+
+    Bitwise reproducibility holds on one kind of CPU: on another, the same seed's numbers move in
+    their last digits. A record carries this so that such a difference can be told from a change in
+    the code. Off Linux (no ``/proc/cpuinfo``) the features are unknown (None).
+    """
+    try:
+        text = Path(cpuinfo).read_text()
+    except OSError:
+        return dict(model=platform.processor() or None, features=None)
+    fields = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition(":")
+        if sep and name.strip() not in fields:
+            fields[name.strip()] = value.strip()
+    flags = set((fields.get("flags") or fields.get("Features") or "").split())
+    return dict(model=fields.get("model name") or fields.get("Model name") or platform.processor() or None,
+                features=[feature for feature in VECTOR_FEATURES if feature in flags])
+
+
 def provenance() -> dict:
     return dict(adlip_version=adlip.__version__, git_commit=git_commit(), versions=versions(),
-                python=platform.python_version(), machine=platform.machine(),
+                python=platform.python_version(), machine=platform.machine(), cpu=cpu(),
                 created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
 

@@ -12,9 +12,10 @@ latent search one search batch at a time), the Lipschitz measurements; a detecto
 is missing.
 
 A resumed run gives bitwise the record an uninterrupted one gives (a test checks it), because
-nothing is reused unless it was made by the same code with the same TensorFlow thread count:
-the folder remembers the git commit and the thread count it was made with, and is discarded,
-not reused, when either differs or when the code had uncommitted changes. Nothing in the folder
+nothing is reused unless it was made by the same code with the same TensorFlow thread count on
+the same kind of CPU: the folder remembers the git commit, the thread count and the CPU's vector
+instruction sets it was made with, and is discarded, not reused, when any differs or when the code
+had uncommitted changes. Nothing in the folder
 is ever executed: the detector is read with ``adlip.detectors.load`` (safe mode, no pickles),
 scores with ``numpy.load(allow_pickle=False)``, the rest is JSON.
 """
@@ -174,11 +175,13 @@ def _save_array(path: Path, array: np.ndarray) -> None:
 
 def code_identity(threads: dict | None) -> dict | None:
     """What must match for kept stages to be reused: adlip's commit (or, for an installed copy,
-    its version) and the TensorFlow thread counts. None for code with uncommitted changes."""
+    its version), the TensorFlow thread counts and the CPU's vector instruction sets (the kernels,
+    so the last bits, follow them). None for code with uncommitted changes."""
     import adlip
-    from adlip.records import git_commit
+    from adlip.records import cpu, git_commit
 
     commit = git_commit()
     if commit is not None and commit.endswith("+dirty"):
         return None
-    return {"git_commit": commit, "adlip_version": adlip.__version__, "threads": threads}
+    return {"git_commit": commit, "adlip_version": adlip.__version__, "threads": threads,
+            "cpu_features": cpu()["features"]}

@@ -173,8 +173,26 @@ markdown_table(["detector", "variant", "thesis schedule (MNIST)", "batch", "weig
 # From the command line, `python -m adlip run --algorithm dcae --dataset mnist --normal-class 0
 # --lipschitz 2` does the same and prints one JSON record with the ROC-AUC and the Lipschitz bounds.
 #
+# ## Same seed, same numbers: on one kind of CPU
+#
+# A seed fixes the data subsets, the initial weights, the batch order and every random draw of the
+# training, and a fit turns off the graph rewrites whose choices varied between runs. The same seed
+# with the same thread count then gives bitwise the same scores, on an idle machine or a busy one
+# (`tests/test_determinism.py`). What a seed cannot fix is the processor: TensorFlow picks its CPU
+# kernels by the vector instructions the processor has, and an AVX-512 kernel adds up a product in
+# another order than an AVX2 one. Across two kinds of CPU the same run agrees to about five
+# significant digits, not bit for bit. Every record therefore names its processor and those
+# instruction sets; this is the machine the chapter runs on:
+
+# %%
+from adlip.records import cpu
+
+cpu()
+
+# %% [markdown]
 # ## Summary
 #
 # * The networks are data; the tables above and the tests read the same data.
 # * Lipschitz constants are distributed over the deel-lip layers and then measured, never assumed.
 # * Schedules are the thesis's; profiles scale them.
+# * A seed reproduces a run bit for bit on the same kind of CPU; records name the CPU.

@@ -250,7 +250,7 @@ def test_training_stopped_midway_resumes_to_the_same_networks(lipschitz, images,
     from adlip.detectors import checkpoints
 
     train, test = images
-    params = dict(FAST, epochs_scale=1.0, schedule=dict(phases=[[3, 2e-4]], batch_size=32), train_score_size=8,
+    params = dict(FAST, epochs_scale=1.0, schedule=dict(phases=[[2, 2e-4]], batch_size=32), train_score_size=8,
                   lipschitz=lipschitz, orthogonalization="spectral")
     uninterrupted = AnoGAN(**params).fit(train)
     monkeypatch.setattr(checkpoints, "SAVE_EVERY_SECONDS", 0.0)   # save after every epoch

@@ -46,3 +46,27 @@ def test_a_damaged_line_is_named_in_strict_mode(tmp_path):
     path.write_text(json.dumps({"a": 1}) + "\n{torn\n")
     with pytest.raises(ValueError, match="r.jsonl, line 2"):
         records.load_records(path, strict=True)
+
+
+CPUINFO = """processor\t: 0
+vendor_id\t: AuthenticAMD
+model name\t: AMD EPYC 7B13
+flags\t\t: fpu sse sse2 sse4_1 sse4_2 avx avx2 fma bmi2
+
+processor\t: 1
+model name\t: AMD EPYC 7B13
+flags\t\t: fpu sse sse2 sse4_1 sse4_2 avx avx2 fma bmi2
+"""
+
+
+def test_cpu_names_the_model_and_the_vector_instruction_sets(tmp_path):
+    (tmp_path / "cpuinfo").write_text(CPUINFO)
+    assert records.cpu(tmp_path / "cpuinfo") == dict(model="AMD EPYC 7B13", features=["sse4_2", "avx", "fma", "avx2"])
+
+
+def test_cpu_without_a_cpuinfo_file_says_the_features_are_unknown(tmp_path):
+    assert records.cpu(tmp_path / "missing")["features"] is None
+
+
+def test_every_new_record_names_its_cpu():
+    assert records.provenance()["cpu"] == records.cpu()

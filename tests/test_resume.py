@@ -110,10 +110,11 @@ def test_kept_lipschitz_measurements_are_reused_exactly(tmp_path, monkeypatch):
     same_numbers(resumed, uninterrupted)
 
 
-IDENTITY = {"git_commit": "a" * 40, "adlip_version": "0", "threads": {"intra_op": 1}}
+IDENTITY = {"git_commit": "a" * 40, "adlip_version": "0", "threads": {"intra_op": 1},
+            "cpu_features": ["sse4_2", "avx", "fma", "avx2"]}
 
 
-def test_stages_made_by_other_code_or_threads_are_discarded(tmp_path):
+def test_stages_made_by_other_code_threads_or_cpu_kind_are_discarded(tmp_path):
     RunStages(tmp_path, "run", IDENTITY).computed("lipschitz", lambda: {"value": 1.5})
     calls = []
 
@@ -123,10 +124,12 @@ def test_stages_made_by_other_code_or_threads_are_discarded(tmp_path):
 
     assert RunStages(tmp_path, "run", IDENTITY).computed("lipschitz", again) == {"value": 1.5}
     assert calls == []
-    for other in ({**IDENTITY, "git_commit": "b" * 40}, {**IDENTITY, "threads": {"intra_op": 2}}):
+    others = ({**IDENTITY, "git_commit": "b" * 40}, {**IDENTITY, "threads": {"intra_op": 2}},
+              {**IDENTITY, "cpu_features": [*IDENTITY["cpu_features"], "avx512f"]})
+    for other in others:
         RunStages(tmp_path, "run", IDENTITY).computed("lipschitz", lambda: {"value": 1.5})
         assert RunStages(tmp_path, "run", other).computed("lipschitz", again) == {"value": 2.5}
-    assert len(calls) == 2
+    assert len(calls) == len(others)
 
 
 def test_code_with_uncommitted_changes_keeps_nothing(tmp_path):
@@ -137,12 +140,13 @@ def test_code_with_uncommitted_changes_keeps_nothing(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_the_identity_is_the_commit_and_threads_and_none_for_dirty_code(monkeypatch):
+def test_the_identity_is_the_commit_threads_and_cpu_and_none_for_dirty_code(monkeypatch):
     from adlip import records, resume
 
     monkeypatch.setattr(records, "git_commit", lambda: "d" * 40)
     assert resume.code_identity({"intra_op": 1})["git_commit"] == "d" * 40
     assert resume.code_identity({"intra_op": 1})["threads"] == {"intra_op": 1}
+    assert resume.code_identity({"intra_op": 1})["cpu_features"] == records.cpu()["features"]
     monkeypatch.setattr(records, "git_commit", lambda: "d" * 40 + "+dirty")
     assert resume.code_identity({"intra_op": 1}) is None
 

@@ -1,25 +1,32 @@
-"""Write ``smoke_records.json``: what one run of each detector gives at the ``smoke`` budget.
+"""Write ``smoke_records/<platform>.json``: what one run of each detector gives at the ``smoke`` budget.
 
-The file pins the numbers (ROC-AUC, Lipschitz bounds, training history, budget) of one MNIST
+A file pins the numbers (ROC-AUC, Lipschitz bounds, training history, budget) of one MNIST
 class-0 run of every algorithm the sweeps run, standard and Lipschitz, so that a restructuring
 of the package can be checked to leave every result unchanged (``tests/test_records_unchanged.py``).
 Runs go through the sweep with one single-threaded worker, the configuration the committed records
 were made with, because the thread layout is part of a result.
 
+The numbers are bitwise reproducible on one kind of CPU only (see ``adlip.records.cpu``), so there
+is one file per platform: the CPU's vector instruction sets and the numeric stack's versions.
+
     python tests/golden/make_smoke_records.py    # from the repository root, with ADLIP_DATA_DIR set
 
-Only rerun it when a change is meant to move the numbers, and say so in the commit.
+Only rerun it when a change is meant to move the numbers (then delete the other platforms' files,
+which no longer hold), or to pin a new platform from the commit the others were made at, and say
+so in the commit.
 """
+import hashlib
 import json
+import platform as host
 import sys
 import tempfile
 from pathlib import Path
 
-from adlip import experiments
+from adlip import experiments, records
 from adlip.experiments import RunConfig
 
 HERE = Path(__file__).resolve().parent
-OUT = HERE / "smoke_records.json"
+OUT_DIR = HERE / "smoke_records"
 COMPARED_FIELDS = ("auc", "lip_lower_bound", "lip_gradient_ascent", "lip_round_maxima", "history",
                    "epochs", "budget", "n_train", "n_test", "collapsed", "data_fingerprint")
 
@@ -36,6 +43,21 @@ def configs() -> list:
     runs += [RunConfig(a, "mnist", 0, k, 0, "smoke", experiment="companions")
              for a, k in experiments.COMPANION_RUNS]
     return runs
+
+
+def platform() -> dict:
+    """What decides the last bits of a result besides the code: the CPU's vector instruction sets
+    and the versions of the numeric stack."""
+    versions = records.versions()
+    return dict(machine=host.machine(), cpu_features=records.cpu()["features"],
+                **{name: versions[name] for name in ("tensorflow", "tf-keras", "deel-lip", "numpy")})
+
+
+def platform_id(described: dict) -> str:
+    """A file name for a platform: its widest instruction set, readable, then a hash of the rest."""
+    features = described.get("cpu_features") or ["unknown"]
+    digest = hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:8]
+    return f"{described.get('machine')}-{features[-1]}-{digest}"
 
 
 def smoke_records(out_dir) -> dict:
@@ -56,10 +78,14 @@ def smoke_records(out_dir) -> dict:
 
 def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
-        records = smoke_records(Path(folder))
+        found = smoke_records(Path(folder))
     commit = experiments.git_commit()
-    OUT.write_text(json.dumps({"made_at": commit, "records": records}, indent=1, sort_keys=True) + "\n")
-    print(f"wrote {len(records)} records to {OUT} (made at {commit})")
+    here = platform()
+    out = OUT_DIR / f"{platform_id(here)}.json"
+    OUT_DIR.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"made_at": commit, "platform": here, "records": found},
+                              indent=1, sort_keys=True) + "\n")
+    print(f"wrote {len(found)} records to {out} (made at {commit})")
     return 0
 
 
