@@ -25,9 +25,8 @@ install: $(STAMP)
 # model a process has built, and one process for the whole suite grew past the 24 GiB of this
 # project's machines. One pytest process keeps only about 1.2 of two cores busy, so a second lane
 # runs beside the groups: the chapters (each executed in a kernel of its own) and the longest
-# tests, which the groups then leave out; the two take about the same time (66 and 64 minutes of
-# work on a two-core AVX2 machine). Every test runs once; a failure anywhere
-# fails the command, and the exit status is the last failure's.
+# tests, which the groups then leave out, chosen so that the two take about the same time. Every
+# test runs once; a failure anywhere fails the command, and the exit status is the last failure's.
 TEST_GROUPS := 'tests/test_[a-c]*.py' 'tests/test_[d-e]*.py' 'tests/test_[f-n]*.py' 'tests/test_[o-z]*.py'
 LONG_TESTS := tests/test_notebooks.py tests/test_records_unchanged.py tests/test_mode_collapse.py \
 	tests/test_anogan.py::test_lipschitz_generator_stays_below_k \
