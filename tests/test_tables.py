@@ -340,3 +340,12 @@ def test_budget_caption_states_every_phase_and_the_bound_budget():
     assert "epochs DCAE 350, DeepSVDD OC 350+250, AnoGAN 20" in caption
     assert "Lipschitz GAN layers normalised by spectral" in caption
     assert "bound over 10 rounds of 10 million random pairs" in caption
+
+
+def test_budget_caption_of_records_without_a_bound_states_no_bound_budget():
+    budget = {"lip_rounds": 10, "lip_pairs_per_round": 10_000_000}
+    records = [dict(fake_record(experiment="baselines", algorithm=a, profile="full", epochs=None, bound=None, seed=s),
+                    profile_budget=budget) for a in ("iforest", "ocsvm", "kde") for s in range(3)]
+    caption = tables.budget_caption(records)
+    assert "3 seeds" in caption and "epochs" not in caption
+    assert "bound" not in caption

@@ -58,8 +58,9 @@ def _budget_clause(records) -> str:
                           if r["algorithm"] == "anogan" and r.get("lipschitz") is not None}
     if orthogonalizations - {None}:
         text += f", Lipschitz GAN layers normalised by {' / '.join(sorted(orthogonalizations - {None}))}"
-    pairs = {(r.get("profile_budget") or {}).get("lip_pairs_per_round") for r in ok}
-    rounds = {(r.get("profile_budget") or {}).get("lip_rounds") for r in ok}
+    measured = [r for r in ok if r.get("lip_lower_bound") is not None]   # the baselines measure none
+    pairs = {(r.get("profile_budget") or {}).get("lip_pairs_per_round") for r in measured}
+    rounds = {(r.get("profile_budget") or {}).get("lip_rounds") for r in measured}
     if len(pairs) == 1 and len(rounds) == 1 and None not in pairs | rounds:
         text += f", bound over {rounds.pop()} rounds of {_count(pairs.pop())} random pairs"
     if failed:
