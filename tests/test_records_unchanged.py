@@ -8,9 +8,10 @@ was restructured. Each run here goes through the same sweep path (one single-thr
   bitwise the pinned ones: the same code on the same kind of CPU gives the same bits.
 - On any other platform TensorFlow runs other kernels (AVX2 against AVX-512, say), which sum in
   other orders, so bits cannot be asked for. There every number must agree with every pinned file
-  to ``RTOL`` and the budget fields exactly. Between an AVX2 and an AVX-512 machine the largest
-  difference measured was 1.3e-3 relative (a gradient-ascent slope of the standard AnoGAN), and the
-  ROC-AUCs moved by at most 8e-5; a changed algorithm moves them by far more.
+  to ``RTOL`` and the budget fields exactly. Between the AVX2-only machine of the x86_64-avx2 file
+  and the machine of the older, unrecorded one, the largest difference measured was 1.3e-3
+  relative (a gradient-ascent slope of the standard AnoGAN), and the ROC-AUCs moved by at most
+  8e-5; a changed algorithm moves them by far more.
 
 A change that is meant to move the numbers regenerates the files with
 ``tests/golden/make_smoke_records.py`` and says why in its commit.
