@@ -205,20 +205,39 @@ def test_bad_search_arguments(fitted, images):
         fitted.search(test[..., 0:1].repeat(3, axis=-1))
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("orthogonalization", ["bjorck", "spectral"])
-def test_lipschitz_generator_stays_below_k(orthogonalization, images):
-    train, test = images
-    k = 2.0
-    detector = AnoGAN(**{**FAST, "batch_size": 64}, lipschitz=k, orthogonalization=orthogonalization).fit(train)
-    generator = detector.lipschitz_network
+def check_generator_below_k(generator, detector, k):
     assert not [layer for layer in generator.layers if "batch_normalization" in layer.name]
-    latents = detector.lipschitz_inputs(np.zeros((256, 28, 28, 1), np.float32), seed=0)
+    latents = detector.prior(256, seed=0)
     pairs = lipschitz_lower_bound(generator, latents, rounds=2, pairs_per_round=4096, seed=0)
     ascent = lipschitz_gradient_ascent(generator, latents, starts=16, steps=30, seed=0)
     assert pairs.value > 0
     assert pairs.value <= k * (1 + 1e-3) and ascent.value <= k * (1 + 1e-3)
+
+
+@pytest.mark.slow
+def test_lipschitz_generator_stays_below_k_after_training(images):
+    train, test = images
+    k = 2.0
+    detector = AnoGAN(**{**FAST, "batch_size": 64}, lipschitz=k, orthogonalization="spectral").fit(train)
+    check_generator_below_k(detector.lipschitz_network, detector, k)
     assert np.all(np.isfinite(detector.decision_function(test)))
+
+
+@pytest.mark.slow
+def test_bjorck_generator_is_below_k_as_built():
+    """The thesis's Björck-orthonormalised generator, as AnoGAN builds it, untrained.
+
+    Björck's iteration runs on the 8192x4096 kernel at build and again in every training step's
+    forward and backward pass: minutes each on one core. Training is left out here; the spectral
+    case above checks the constant after training through the same builder, and the DCAEs' tests do
+    so for Björck layers (their default).
+    """
+    k = 2.0
+    detector = AnoGAN(**FAST, lipschitz=k, orthogonalization="bjorck")
+    generator = detector._build("generator", seed=0)
+    dense = [layer for layer in generator.layers if hasattr(layer, "eps_bjorck")]
+    assert dense and all(layer.eps_bjorck is not None for layer in dense)  # Björck, not spectral only
+    check_generator_below_k(generator, detector, k)
 
 
 def _have_mnist() -> bool:

@@ -62,17 +62,31 @@ def build(name: str, lipschitz="default", seed: int = 0):
     return make_detector(name, **params)
 
 
-@pytest.fixture(scope="module")
-def fitted():
-    """name -> (detector fitted on 96 blobs, 32 test images); each fitted once per module."""
-    cache = {}
+class Fits:
+    """Detectors fitted on 96 blobs, each once per module: ``fits(name)`` at the default constant,
+    ``fits(name, k)`` at constant ``k``; ``fits.returned[key]`` is what ``fit`` returned."""
 
-    def get(name):
-        if name not in cache:
-            scaling = ALGORITHMS[name].scaling
-            cache[name] = (build(name).fit(images(scaling, 96, 0)), images(scaling, 32, 2))
-        return cache[name]
-    return get
+    def __init__(self):
+        self.detectors, self.returned = {}, {}
+
+    def __call__(self, name, lipschitz="default"):
+        key = (name, lipschitz)
+        if key not in self.detectors:
+            detector = build(name, lipschitz)
+            self.returned[key] = detector.fit(images(ALGORITHMS[name].scaling, 96, 0))
+            self.detectors[key] = detector
+        return self.detectors[key]
+
+
+@pytest.fixture(scope="module")
+def fits():
+    return Fits()
+
+
+@pytest.fixture(scope="module")
+def fitted(fits):
+    """name -> (detector fitted on 96 blobs, 32 test images); each fitted once per module."""
+    return lambda name: (fits(name), images(ALGORITHMS[name].scaling, 32, 2))
 
 
 def test_every_registered_algorithm_has_fast_parameters():
@@ -112,10 +126,9 @@ def test_clone_keeps_parameters_and_drops_the_fitted_state(name, fitted):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_fit_returns_self_and_scores_keep_the_contract(name, fitted):
+def test_fit_returns_self_and_scores_keep_the_contract(name, fitted, fits):
     detector, x_test = fitted(name)
-    scaling = ALGORITHMS[name].scaling
-    assert build(name).fit(images(scaling, 96, 0)) is not None
+    assert fits.returned[(name, "default")] is detector
     assert detector.decision_scores_.shape == (96,) and np.isfinite(detector.threshold_)
     scores = detector.decision_function(x_test)
     assert scores.shape == (32,) and np.isfinite(scores).all()
@@ -123,12 +136,6 @@ def test_fit_returns_self_and_scores_keep_the_contract(name, fitted):
     labels = detector.predict(x_test)
     assert set(np.unique(labels)) <= {0, 1}
     assert np.array_equal(labels, (scores > detector.threshold_).astype(int))
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_fit_returns_the_detector_itself(name):
-    detector = build(name)
-    assert detector.fit(images(ALGORITHMS[name].scaling, 48, 5)) is detector
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -171,10 +178,10 @@ def test_bad_input_is_refused_before_training(name, bad, monkeypatch):
 
 
 @pytest.mark.parametrize("name", sorted(LIPSCHITZ_K))
-def test_every_lipschitz_network_keeps_its_constant(name):
+def test_every_lipschitz_network_keeps_its_constant(name, fits):
     k = LIPSCHITZ_K[name]
     scaling = ALGORITHMS[name].scaling
-    detector = build(name, lipschitz=k).fit(images(scaling, 96, 0))
+    detector = fits(name, k)
     network = detector.lipschitz_network
     inputs = detector.lipschitz_inputs(images(scaling, 32, 2), seed=0)
     pairs = lipschitz_lower_bound(network, inputs, rounds=2, pairs_per_round=500, seed=0).value
@@ -202,10 +209,10 @@ def test_score_tensor_is_the_decision_function_or_says_why_not(name, fitted):
 
 
 @pytest.mark.parametrize("name", sorted(n for n in LIPSCHITZ_K if issubclass(ALGORITHMS[n].detector_class, BaseDetector)))
-def test_a_claimed_score_constant_holds_where_measured(name):
+def test_a_claimed_score_constant_holds_where_measured(name, fits):
     """Where a detector claims a constant for its certified score, no measured pair exceeds it."""
     scaling = ALGORITHMS[name].scaling
-    detector = build(name, lipschitz=LIPSCHITZ_K[name]).fit(images(scaling, 96, 0))
+    detector = fits(name, LIPSCHITZ_K[name])
     constant = detector.score_lipschitz_constant()
     if constant is None:
         assert detector.no_certificate_reason()
