@@ -51,11 +51,17 @@ def data_problem():
 
 
 def chapter_parameters(path):
-    """The values of a chapter's parameters cell (plain assignments)."""
+    """The values of a chapter's parameters cell, which must be plain assignments of literals (read
+    with ``ast.literal_eval``: the cell is parsed, never executed)."""
+    import ast
+
     cell = next(cell for cell in jupytext.read(path).cells if "parameters" in cell.metadata.get("tags", []))
     values = {}
-    exec(cell.source, values)
-    return {name: value for name, value in values.items() if not name.startswith("__")}
+    for node in ast.parse(cell.source).body:
+        assert isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name), \
+            f"{path.name}: the parameters cell may only assign literals to names, found {ast.dump(node)[:80]}"
+        values[node.targets[0].id] = ast.literal_eval(node.value)
+    return values
 
 
 # Chapters that show a saved run on the other data set (parameters ``save_results`` and ``results_dir``).
