@@ -4,19 +4,18 @@
 # Run from the repository root on an otherwise idle machine:  bash benchmarks/bench_test_threads.sh
 set -euo pipefail
 PY=${PY:-.venv/bin/python}
-LANE_A=${LANE_A:-"tests/test_lipschitz_networks.py -k mnist and not generator"}
-LANE_B=${LANE_B:-"tests/test_detectors.py -k dcae or deepsvdd"}
+LANE_A=(tests/test_lipschitz_networks.py -k "mnist and not generator")
+LANE_B=(tests/test_detectors.py -k "dcae or deepsvdd")
 
 pair() {  # $1: label; the rest: environment assignments for both lanes
     local label=$1; shift
-    local start=$(date +%s.%N)
-    env "$@" $PY -m pytest -q -p no:cacheprovider ${LANE_A%% -k *} -k "${LANE_A#* -k }" >/dev/null 2>&1 &
-    local a=$!
-    env "$@" $PY -m pytest -q -p no:cacheprovider ${LANE_B%% -k *} -k "${LANE_B#* -k }" >/dev/null 2>&1 &
-    local b=$!
-    wait $a; wait $b
-    printf '%-28s %7.1f s   (load average before: %s)\n' "$label" "$(echo "$(date +%s.%N) - $start" | bc)" "$LOAD"
+    local load start
+    load=$(cut -d' ' -f1 /proc/loadavg); start=$(date +%s.%N)
+    env "$@" "$PY" -m pytest -q -p no:cacheprovider "${LANE_A[@]}" >/dev/null 2>&1 & local a=$!
+    env "$@" "$PY" -m pytest -q -p no:cacheprovider "${LANE_B[@]}" >/dev/null 2>&1 & local b=$!
+    wait "$a"; wait "$b"
+    printf '%-28s %7.1f s   (load average before: %s)\n' "$label" "$(echo "$(date +%s.%N) - $start" | bc)" "$load"
 }
 
-LOAD=$(cut -d' ' -f1 /proc/loadavg); pair "default thread pools" X=1
-LOAD=$(cut -d' ' -f1 /proc/loadavg); pair "one thread per process" TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS=1
+pair "default thread pools"
+pair "one thread per process" TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS=1

@@ -6,6 +6,7 @@ when the data cannot be loaded (set ``ADLIP_DATA_DIR`` to a folder with ``mnist.
 call the loader in their own cells before running, and those that reach it through the package (a
 sweep, a records helper) when their execution fails with the loader's "could not load" message.
 """
+import ast
 import json
 import shutil
 from pathlib import Path
@@ -53,8 +54,6 @@ def data_problem():
 def chapter_parameters(path):
     """The values of a chapter's parameters cell, which must be plain assignments of literals (read
     with ``ast.literal_eval``: the cell is parsed, never executed)."""
-    import ast
-
     cell = next(cell for cell in jupytext.read(path).cells if "parameters" in cell.metadata.get("tags", []))
     values = {}
     for node in ast.parse(cell.source).body:
@@ -132,7 +131,6 @@ def test_chapter_has_parameters_cell(path):
 def test_every_parameter_is_described_and_used(path, tmp_path):
     """What ``papermill --help-notebook`` shows: each parameter with a one-line description, and
     none that the chapter declares but never reads."""
-    import ast
 
     import papermill
 
