@@ -131,7 +131,6 @@ def test_chapter_has_parameters_cell(path):
 def test_every_parameter_is_described_and_used(path, tmp_path):
     """What ``papermill --help-notebook`` shows: each parameter with a one-line description, and
     none that the chapter declares but never reads."""
-
     import papermill
 
     notebook = jupytext.read(path)
