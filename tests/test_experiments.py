@@ -671,3 +671,18 @@ def test_gan_records_take_the_comparison_anogan_where_the_grid_has_it(tmp_path):
                                  tmp_path / folder / "full" / f"{run_id}.jsonl")
     found = {r["run_id"] for r in experiments.gan_records("full", tmp_path, run=False)}
     assert found == {"exp2-anogan-mnist", "fanogan-anogan-cifar10", "fanogan-fanogan-cifar10"}
+
+
+def test_the_unpretrained_grid_is_exp1s_deep_svdds_without_pretraining():
+    unpretrained = experiments.grid("unpretrained", "full", datasets=["mnist"])
+    exp1 = [c for c in experiments.grid("exp1", "full", datasets=["mnist"])
+            if c.algorithm in experiments.UNPRETRAINED_ALGORITHMS]
+    assert len(unpretrained) == len(exp1) == 2 * 7 * 3
+    by_task = {(c.algorithm, c.lipschitz, c.seed): c for c in exp1}
+    for config in unpretrained:
+        pretrained = by_task[(config.algorithm, config.lipschitz, config.seed)]
+        made, pretrained_made = experiments.make_detector(config), experiments.make_detector(pretrained)
+        assert made.pretrain is False and pretrained_made.pretrain is True
+        differing = {k for k, v in made.get_params().items() if pretrained_made.get_params()[k] != v}
+        assert differing == {"pretrain"}
+        assert config.run_id != pretrained.run_id
