@@ -324,6 +324,31 @@ def metric_against_k(records, field, thesis_getter=None, ylabel=None, scale=1.0,
     return fig
 
 
+def pretraining_against_k(variants: dict, thesis_getter=None, dataset="mnist"):
+    """One panel per algorithm: ROC-AUC (mean over seeds, %) against K for each variant
+    (``{name: records}``, e.g. with and without pretraining), the thesis's dashed and chance dotted."""
+    algorithms = _present([r for records in variants.values() for r in records if r["dataset"] == dataset],
+                          "algorithm")
+    fig, axes = _subplots(1, len(algorithms), width=4.8 * len(algorithms), height=3.6, squeeze=False)
+    for ax, algorithm in zip(axes[0], algorithms):
+        ks = []
+        for (name, records), marker in zip(variants.items(), "os^vD"):
+            ks_variant, values = _per_k(records, dataset, algorithm, "auc", lambda v: 100 * float(np.mean(v)))
+            ax.plot(ks_variant, values, marker + "-", label=f"{name} (adlip)")
+            ks = sorted(set(ks) | set(ks_variant))
+        if thesis_getter is not None:
+            published = [(k, thesis_getter("exp1", dataset, algorithm, True, k)) for k in ks]
+            published = [(k, v[0]) for k, v in published if v is not None and v[0] is not None]
+            if published:
+                ax.plot(*zip(*published), "k--", alpha=0.6, label="thesis")
+        ax.axhline(50, color="0.6", linestyle=":", label="chance")
+        ax.set_xscale("log")
+        ax.set(xlabel="Lipschitz constant K", ylabel="ROC-AUC (%)", title=ALGORITHM_NAMES.get(algorithm, algorithm))
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def bounds_against_k(records):
     """One panel per data set: random-pair and gradient-ascent lower bounds (max over seeds) against K,
     with the guaranteed upper bound L = K as a grey diagonal."""

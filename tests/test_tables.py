@@ -141,6 +141,40 @@ def test_chosen_constants_table_shows_the_thesis_choice_and_its_recomputation():
     assert row[column(table, "AnoGAN thesis")] == "1"
 
 
+def pretraining_records(experiment, aucs):
+    """Made-up experiment 1 records of both Deep SVDDs, two seeds each, at the given ROC-AUCs per K."""
+    return [fake_record(experiment, "mnist", algorithm, 0, k, seed, aucs[k] + 0.01 * seed, profile="full")
+            for algorithm in tables.PRETRAINING_ALGORITHMS for k in aucs for seed in range(2)]
+
+
+def test_pretraining_table_puts_both_variants_beside_the_thesis():
+    pretrained = pretraining_records("exp1", {0.5: 0.60, 1.0: 0.65})
+    unpretrained = pretraining_records("unpretrained", {0.5: 0.30, 1.0: 0.31})
+    dcae = fake_record("exp1", "mnist", "dcae", 0, 0.5, profile="full")
+    table = tables.pretraining_table(pretrained + [dcae], unpretrained)
+    row = row_of(table, "0.5")
+    soft = tables.ALGORITHM_LABELS["deepsvdd-sb"]
+    assert row[column(table, f"{soft} pretrained")] == "60.5 ± 0.5"
+    assert row[column(table, f"{soft} not pretrained")] == "30.5 ± 0.5"
+    thesis = ref.thesis_auc("exp1", "mnist", "deepsvdd-sb", True, 0.5)
+    assert row[column(table, f"{soft} thesis")] == f"{thesis.mean:.1f} ± {thesis.std:.1f}"
+    assert row_of(table, "2")[column(table, f"{soft} not pretrained")] == tables.MISSING
+    assert "DCAE" not in " ".join(table.header)                     # only the two Deep SVDDs
+    assert "profile full" in table.caption and "2 seeds" in table.caption
+
+
+def test_pretraining_gaps_are_mean_absolute_differences_to_the_thesis_over_shared_constants():
+    pretrained = pretraining_records("exp1", {0.5: 0.60, 1.0: 0.65, 2.0: 0.70})
+    unpretrained = pretraining_records("unpretrained", {0.5: 0.30, 1.0: 0.31})
+    gaps = tables.pretraining_gaps(pretrained, unpretrained)
+    for algorithm in tables.PRETRAINING_ALGORITHMS:
+        for variant, aucs in (("pretrained", (60.5, 65.5)), ("not pretrained", (30.5, 31.5))):
+            thesis = [ref.thesis_auc("exp1", "mnist", algorithm, True, k).mean for k in (0.5, 1.0)]
+            expected = statistics.fmean(abs(a - t) for a, t in zip(aucs, thesis))
+            assert gaps[algorithm, variant] == (pytest.approx(expected), 2)
+    assert tables.pretraining_gaps(pretrained, []) == {}
+
+
 def test_exp2_auc_table_uses_class_names_and_adds_the_paper_for_standard_models():
     records = [fake_record(dataset="cifar10", algorithm="deepsvdd-oc", normal_class=8, auc=0.7, seed=s)
                for s in range(3)]

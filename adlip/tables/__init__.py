@@ -16,8 +16,8 @@ available from :func:`aggregate_auc`, :func:`aggregate_bound`, :func:`selection_
 The package is split by concern, and every public name is re-exported here (use ``adlip.tables.X``):
 :mod:`~adlip.tables.core` holds the :class:`Table` type, record selection, aggregation and cell
 formatting; :mod:`~adlip.tables.captions` the budget captions; :mod:`~adlip.tables.thesis` the
-tables of the thesis's experiments 1 and 2; :mod:`~adlip.tables.companions` the classical
-baselines' table and the comparison of every detector.
+tables of the thesis's experiments 1 and 2 (and of experiment 1's Deep SVDDs without pretraining);
+:mod:`~adlip.tables.companions` the classical baselines' table and the comparison of every detector.
 """
 from adlip.tables.captions import budget_caption, thesis_budget_caption
 from adlip.tables.companions import baselines_table, comparison_table
@@ -41,6 +41,7 @@ from adlip.tables.core import (
     to_markdown,
 )
 from adlip.tables.thesis import (
+    PRETRAINING_ALGORITHMS,
     SUMMARY_LABELS,
     Summary,
     chosen_constants,
@@ -51,6 +52,8 @@ from adlip.tables.thesis import (
     exp2_bound_table,
     exp2_summaries,
     exp2_summary_table,
+    pretraining_gaps,
+    pretraining_table,
     relative_change,
     robustness_ratio,
     selection_scores,
@@ -59,11 +62,12 @@ from adlip.tables.thesis import (
 )
 
 __all__ = [
-    "ALGORITHM_LABELS", "BASELINE_LABELS", "COMPANION_LABELS", "DATASET_LABELS", "MISSING", "SUMMARY_LABELS",
+    "ALGORITHM_LABELS", "BASELINE_LABELS", "COMPANION_LABELS", "DATASET_LABELS", "MISSING", "PRETRAINING_ALGORITHMS",
+    "SUMMARY_LABELS",
     "AUCStats", "BoundStats", "Summary", "Table", "aggregate_auc", "aggregate_bound", "baselines_table",
     "budget_caption", "chosen_constants", "chosen_constants_table", "class_label", "comparison_table",
     "exp1_auc_table", "exp1_bound_table", "exp2_auc_table", "exp2_bound_table", "exp2_summaries",
-    "exp2_summary_table", "is_failed", "label", "markdown_table", "relative_change", "robustness_ratio", "run_key",
-    "select_records", "selection_scores", "selection_table", "thesis_budget_caption",
-    "thesis_selection_scores", "to_markdown",
+    "exp2_summary_table", "is_failed", "label", "markdown_table", "pretraining_gaps", "pretraining_table",
+    "relative_change", "robustness_ratio", "run_key", "select_records", "selection_scores", "selection_table",
+    "thesis_budget_caption", "thesis_selection_scores", "to_markdown",
 ]

@@ -355,3 +355,69 @@ def exp2_summary_table(records, datasets=None, profile=None) -> Table:
     return Table("Experiment 2: summary over normal classes", ["Data set", "Measure",
                  *_algorithm_header(ref.ALGORITHMS)], rows, _caption(description, chosen, "exp2", datasets))
 
+
+
+# --- experiment 1 without pretraining ------------------------------------------------------
+
+PRETRAINING_ALGORITHMS = ("deepsvdd-sb", "deepsvdd-oc")
+PRETRAINING_VARIANTS = {"pretrained": "exp1", "not pretrained": "unpretrained"}   # variant -> experiment
+
+
+def _pretraining_cells(pretrained, unpretrained, dataset, profile, normal_class) -> dict:
+    """ROC-AUC stats per (variant, algorithm, K) of the two variants' records on ``dataset``."""
+    cells = {}
+    for (variant, experiment), records in zip(PRETRAINING_VARIANTS.items(), (pretrained, unpretrained)):
+        chosen = [r for r in select_records(records, experiment, profile) if r.get("dataset") == dataset]
+        for (_, algorithm, k), stats in _by_constant(aggregate_auc(chosen), normal_class).items():
+            if algorithm in PRETRAINING_ALGORITHMS:
+                cells[variant, algorithm, k] = stats
+    return cells
+
+
+def pretraining_table(pretrained, unpretrained, dataset: str = "mnist", profile: str | None = None,
+                      normal_class: int = ref.EXP1_NORMAL_CLASS) -> Table:
+    """Experiment 1's Lipschitz Deep SVDDs with and without the DCAE pretraining, beside the thesis.
+
+    ``pretrained`` are experiment 1's records, ``unpretrained`` those of the ``unpretrained`` grid
+    (the same runs trained from a random initialisation); rows are K, and per algorithm the columns
+    give the mean ROC-AUC (%) over seeds of each variant and the thesis's value.
+    """
+    cells = _pretraining_cells(pretrained, unpretrained, dataset, profile, normal_class)
+    n_expected = _max_n(cells.values())
+    header = ["K"]
+    for algorithm in PRETRAINING_ALGORITHMS:
+        header += [f"{ALGORITHM_LABELS[algorithm]} {name}" for name in (*PRETRAINING_VARIANTS, "thesis")]
+    rows = []
+    for k in sorted(set(ref.EXP1_CONSTANTS) | {k for (_, _, k) in cells}):
+        row = [f"{k:g}"]
+        for algorithm in PRETRAINING_ALGORITHMS:
+            row += [_format_auc(cells.get((variant, algorithm, k)), n_expected) for variant in PRETRAINING_VARIANTS]
+            row.append(_format_auc(_thesis_exp1(ref.thesis_auc, dataset, algorithm, k)))
+        rows.append(row)
+    shown = [r for records, experiment in ((pretrained, "exp1"), (unpretrained, "unpretrained"))
+             for r in select_records(records, experiment, profile)
+             if r.get("dataset") == dataset and r.get("algorithm") in PRETRAINING_ALGORITHMS]
+    description = (f"ROC-AUC (%), mean ± std over seeds, {DATASET_LABELS.get(dataset, dataset)} normal class "
+                   f"{normal_class}: the Lipschitz Deep SVDDs of experiment 1 initialised from a pretrained "
+                   "DCAE's encoder (as the thesis's section 4 describes) and from a random initialisation.")
+    return Table("Experiment 1's Lipschitz Deep SVDDs with and without the DCAE pretraining",
+                 header, rows, _caption(description, shown, "exp1", [dataset]))
+
+
+def pretraining_gaps(pretrained, unpretrained, dataset: str = "mnist", constants=None, profile: str | None = None,
+                     normal_class: int = ref.EXP1_NORMAL_CLASS) -> dict:
+    """How far each variant is from the thesis: (algorithm, variant) -> (mean absolute difference in
+    points of ROC-AUC, number of constants), over the constants (default every K of the thesis's
+    grid) that both variants have records for."""
+    cells = _pretraining_cells(pretrained, unpretrained, dataset, profile, normal_class)
+    gaps = {}
+    for algorithm in PRETRAINING_ALGORITHMS:
+        common = [k for k in (constants or ref.EXP1_CONSTANTS)
+                  if all((variant, algorithm, k) in cells for variant in PRETRAINING_VARIANTS)]
+        if not common:
+            continue
+        thesis = {k: ref.thesis_auc("exp1", dataset, algorithm, True, k).mean for k in common}
+        for variant in PRETRAINING_VARIANTS:
+            differences = [abs(cells[variant, algorithm, k].mean - thesis[k]) for k in common]
+            gaps[algorithm, variant] = (statistics.fmean(differences), len(common))
+    return gaps
