@@ -77,3 +77,34 @@ def fitted(request, mnist_like):
     name, k = request.param
     train, _, _ = mnist_like
     return request.param, fast_detector(name, k).fit(train)
+
+
+@pytest.fixture(scope="session")
+def mode_collapse_smoke(tmp_path_factory):
+    """The mode-collapse study at smoke, run once per session into a temporary results folder.
+
+    A spy keeps what each variant trained, for test_mode_collapse.py's checks of the networks; the
+    chapter that renders the study (tests/test_notebooks.py) reads these records instead of training
+    the six GANs a second time in the same test process.
+    """
+    import time
+    from types import SimpleNamespace
+
+    from adlip.studies import mode_collapse as mc
+
+    folder = tmp_path_factory.mktemp("mode-collapse-results")
+    trained, real_train = {}, mc._train
+
+    def spy(spec, x, budget, monitor):
+        found = real_train(spec, x, budget, monitor)
+        trained[spec.variant] = SimpleNamespace(detector=found[0], generator=found[1], discriminator=found[2],
+                                                history=found[3], x=x)
+        return found
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mc, "_train", spy)
+        started = time.perf_counter()
+        ran = mc.MODE_COLLAPSE.run_missing("smoke", folder, progress=False)
+        seconds = time.perf_counter() - started
+    return SimpleNamespace(folder=folder, ran=ran, trained=trained, seconds=seconds,
+                           records=mc.MODE_COLLAPSE.records("smoke", folder, run=False))

@@ -7,8 +7,6 @@ so the per-variant checks (layers, measured Lipschitz constants, the WGAN stage 
 f-AnoGAN's own) and the view reuse that one run.
 """
 import os
-import time
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -220,24 +218,9 @@ def test_the_groupsort_discriminator_stays_k_lipschitz_after_a_training_step():
 # -- the study at smoke -----------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def smoke(tmp_path_factory):
-    """The smoke study run once into a temporary results folder; a spy keeps what each variant trained."""
-    folder = tmp_path_factory.mktemp("results")
-    trained, real_train = {}, mc._train
-
-    def spy(spec, x, budget, monitor):
-        found = real_train(spec, x, budget, monitor)
-        trained[spec.variant] = SimpleNamespace(detector=found[0], generator=found[1], discriminator=found[2],
-                                                history=found[3], x=x)
-        return found
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(mc, "_train", spy)
-        started = time.perf_counter()
-        ran = mc.MODE_COLLAPSE.run_missing("smoke", folder, progress=False)
-        seconds = time.perf_counter() - started
-    return SimpleNamespace(folder=folder, ran=ran, trained=trained, seconds=seconds,
-                           records=mc.MODE_COLLAPSE.records("smoke", folder, run=False))
+def smoke(mode_collapse_smoke):
+    """The smoke study, run once per test session (conftest.py): chapter 20 renders the same records."""
+    return mode_collapse_smoke
 
 
 def test_grids_and_budgets_of_every_profile():
