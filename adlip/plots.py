@@ -324,11 +324,12 @@ def metric_against_k(records, field, thesis_getter=None, ylabel=None, scale=1.0,
     return fig
 
 
-def pretraining_against_k(variants: dict, thesis_getter=None, dataset="mnist"):
-    """One panel per algorithm: ROC-AUC (mean over seeds, %) against K for each variant
-    (``{name: records}``, e.g. with and without pretraining), the thesis's dashed and chance dotted."""
-    algorithms = _present([r for records in variants.values() for r in records if r["dataset"] == dataset],
-                          "algorithm")
+def pretraining_against_k(variants: dict, thesis_getter=None, dataset="mnist", algorithms=None):
+    """One panel per algorithm (default: those present): ROC-AUC (mean over seeds, %) against K for
+    each variant (``{name: records}``, e.g. with and without pretraining), the thesis's dashed and
+    chance dotted."""
+    algorithms = algorithms or _present([r for records in variants.values() for r in records
+                                         if r["dataset"] == dataset], "algorithm")
     fig, axes = _subplots(1, len(algorithms), width=4.8 * len(algorithms), height=3.6, squeeze=False)
     for ax, algorithm in zip(axes[0], algorithms):
         ks = []

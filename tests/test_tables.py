@@ -383,3 +383,23 @@ def test_budget_caption_of_records_without_a_bound_states_no_bound_budget():
     caption = tables.budget_caption(records)
     assert "3 seeds" in caption and "epochs" not in caption
     assert "bound" not in caption
+
+
+def test_pretraining_figure_has_a_panel_per_algorithm_and_a_line_per_variant_thesis_and_chance():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from adlip import plots
+
+    variants = {"pretrained": pretraining_records("exp1", {0.5: 0.60, 1.0: 0.65}),
+                "not pretrained": pretraining_records("unpretrained", {0.5: 0.30})}
+    fig = plots.pretraining_against_k(variants, ref.thesis_auc, algorithms=tables.PRETRAINING_ALGORITHMS)
+    assert [ax.get_title() for ax in fig.axes] == [tables.ALGORITHM_LABELS[a] for a in tables.PRETRAINING_ALGORITHMS]
+    for ax in fig.axes:
+        lines = {line.get_label(): line for line in ax.lines}
+        assert set(lines) == {"pretrained (adlip)", "not pretrained (adlip)", "thesis", "chance"}
+        assert list(lines["not pretrained (adlip)"].get_ydata()) == pytest.approx([30.5])
+        assert list(lines["thesis"].get_xdata()) == [0.5, 1.0]
+    plt.close(fig)

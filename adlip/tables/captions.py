@@ -71,8 +71,8 @@ def _budget_clause(records) -> str:
 def _phase_epochs(record):
     """A run's epochs as the caption states them: Deep SVDD's as "pretraining+Deep SVDD phase"."""
     budget = record.get("budget") or {}
-    if budget.get("pretrain_epochs"):
-        return f"{budget['pretrain_epochs']}+{budget['deepsvdd_epochs']}"
+    if budget.get("pretrain_epochs") is not None and budget.get("deepsvdd_epochs") is not None:
+        return f"{budget['pretrain_epochs']}+{budget['deepsvdd_epochs']}"   # 0+250: not pretrained
     return record["epochs"]
 
 

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from adlip import reference as ref
 from adlip.metrics import selection_score
-from adlip.tables.captions import _caption
+from adlip.tables.captions import _caption, budget_caption, thesis_budget_caption
 from adlip.tables.core import (
     ALGORITHM_LABELS,
     DATASET_LABELS,
@@ -394,14 +394,17 @@ def pretraining_table(pretrained, unpretrained, dataset: str = "mnist", profile:
             row += [_format_auc(cells.get((variant, algorithm, k)), n_expected) for variant in PRETRAINING_VARIANTS]
             row.append(_format_auc(_thesis_exp1(ref.thesis_auc, dataset, algorithm, k)))
         rows.append(row)
-    shown = [r for records, experiment in ((pretrained, "exp1"), (unpretrained, "unpretrained"))
-             for r in select_records(records, experiment, profile)
-             if r.get("dataset") == dataset and r.get("algorithm") in PRETRAINING_ALGORITHMS]
+    def clause(records, experiment):
+        return budget_caption([r for r in select_records(records, experiment, profile)
+                               if r.get("dataset") == dataset and r.get("algorithm") in PRETRAINING_ALGORITHMS])
+
     description = (f"ROC-AUC (%), mean ± std over seeds, {DATASET_LABELS.get(dataset, dataset)} normal class "
                    f"{normal_class}: the Lipschitz Deep SVDDs of experiment 1 initialised from a pretrained "
-                   "DCAE's encoder (as the thesis's section 4 describes) and from a random initialisation.")
-    return Table("Experiment 1's Lipschitz Deep SVDDs with and without the DCAE pretraining",
-                 header, rows, _caption(description, shown, "exp1", [dataset]))
+                   "DCAE's encoder (as the thesis's section 4 describes) and from a random initialisation "
+                   "(epochs given as pretraining+Deep SVDD).")
+    caption = (f"{description} Pretrained, {clause(pretrained, 'exp1')} Not pretrained, "
+               f"{clause(unpretrained, 'unpretrained')} {thesis_budget_caption('exp1')}")
+    return Table("Experiment 1's Lipschitz Deep SVDDs with and without the DCAE pretraining", header, rows, caption)
 
 
 def pretraining_gaps(pretrained, unpretrained, dataset: str = "mnist", constants=None, profile: str | None = None,
