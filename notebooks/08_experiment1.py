@@ -61,6 +61,8 @@ from IPython.display import Markdown, display
 
 from adlip import experiments, plots, reference, tables
 from adlip.profiles import get_profile
+from adlip.studies.pretraining import PRETRAINING
+from adlip.views import pretraining as pretraining_view
 
 budget = get_profile(profile)
 records = experiments.records_for("exp1", profile, results_dir, run=run_missing, workers=workers)
@@ -223,10 +225,48 @@ display(Markdown("\n".join(f"* {line}." for line in lines) if lines else
                  "The comparison needs records of both variants at one of K = 0.5, 1 and 2."))
 
 # %% [markdown]
-# Which variant is closer says which network behaves like the thesis's table; it cannot say what the
-# thesis's code did. If the unpretrained runs match at the `quick` budget and not at the thesis's,
-# the below-chance ranking is a stage that training without pretraining passes through, and the
-# thesis's column would fit a network that was neither pretrained nor trained for long.
+# ### Through training
+#
+# The end points do not show when a network ranks below chance. The `pretraining` study trains the
+# soft-boundary Deep SVDD at $K$ = 0.5, 1 and 2 once from the pretrained encoder and once from a
+# random initialisation, on the same data with the same seed, and measures the ROC-AUC on the test
+# images before training, after the first two epochs and every few epochs after that
+# (`python -m adlip study pretraining --profile quick`). The largest budget with records is shown,
+# whatever profile this book runs with.
+
+# %%
+watched = []
+for budget_name in ("full", "quick"):
+    try:
+        watched = PRETRAINING.records(budget_name, results_dir, run=False)
+    except ValueError:
+        continue
+    display(Markdown(PRETRAINING.budget(budget_name).caption()))
+    display(pretraining_view.summary_table(watched))
+    break
+if not watched:
+    display(Markdown("*No records of the pretraining study yet: `python -m adlip study pretraining --profile quick` "
+                     "makes them.*"))
+
+# %%
+if watched:
+    fig = pretraining_view.traces_figure(watched)
+
+# %% [markdown]
+# ```{note}
+# The soft-boundary Deep SVDD through training, per $K$ (colour): initialised from the pretrained
+# encoder (solid) or at random (dashed). Left, the ROC-AUC with the thesis's value (dotted, in the
+# colour of its $K$) and chance (grey); middle, the normal test images' mean distance to the center;
+# right, the embeddings' mean norm. Budget: the line above the table.
+# ```
+
+# %%
+if watched:
+    display(pretraining_view.statements(watched))
+
+# %% [markdown]
+# Which variant comes closer says which network behaves like the thesis's table; it cannot say what
+# the thesis's code did.
 
 # %% [markdown]
 # ## Training curves

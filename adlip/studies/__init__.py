@@ -6,7 +6,8 @@ folder of records under ``results/<study>/<profile>/``) with a
 :mod:`adlip.detectors` know none of that. The thesis's experiments are :mod:`adlip.experiments`;
 here are the companion papers' chapters (``regsvdd``, ``hkr``, ``vae``, ``realnvp``), the attacks
 and certificates (``attacks``), gradient-norm-preserving layers (``gnp``), the decoder question
-(``decoders``), the Lipschitz GAN's mode collapse (``mode-collapse``) and the Lipschitz Deep SVDD's
-bound against its center (``center-norm``). :mod:`adlip.studies.catalog` finds any of them by name
+(``decoders``), the Lipschitz GAN's mode collapse (``mode-collapse``), the Lipschitz Deep SVDD's
+bound against its center (``center-norm``) and its ROC-AUC through training with and without the
+DCAE pretraining (``pretraining``). :mod:`adlip.studies.catalog` finds any of them by name
 (``python -m adlip study --list``).
 """

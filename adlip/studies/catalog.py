@@ -51,3 +51,5 @@ from adlip.studies.mode_collapse import MODE_COLLAPSE  # noqa: E402
 register(MODE_COLLAPSE)
 from adlip.studies.center_norm import CENTER_NORM  # noqa: E402
 register(CENTER_NORM)
+from adlip.studies.pretraining import PRETRAINING  # noqa: E402
+register(PRETRAINING)

@@ -1,0 +1,113 @@
+"""Chapter 8's pretraining section: table, figure and statements from :mod:`adlip.studies.pretraining`.
+
+Every function takes the study's records (one per K, each with a row per variant: pretrained or
+not). matplotlib and IPython are imported when a function needs them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from adlip import reference
+from adlip.studies.pretraining import VARIANTS
+from adlip.tables.core import MISSING, markdown_table
+
+PANELS = {"auc": "ROC-AUC (%)", "distance_normal": r"mean $\|\phi(x) - c\|$, normal test images",
+          "norm": r"mean $\|\phi(x)\|$, test images"}
+
+
+def rows_by_k(records) -> list:
+    """``(K, algorithm, {variant: row})`` in increasing K; an error if there is nothing to show."""
+    if not records:
+        raise ValueError("no pretraining records to render: run `python -m adlip study pretraining` first")
+    found = sorted(((float(r["lipschitz"]), r["algorithm"], {row["variant"]: row for row in r["rows"]})
+                    for r in records), key=lambda item: item[0])
+    unknown = {variant for _, _, rows in found for variant in rows} - set(VARIANTS)
+    if unknown:
+        raise ValueError(f"records with unknown variants {sorted(unknown)}; known: {list(VARIANTS)}")
+    return found
+
+
+def trace(row, quantity) -> np.ndarray:
+    """One tracked quantity of a row over its checkpoints (``epoch``: the epochs trained)."""
+    return np.array([point[quantity] for point in row["trace"]], dtype=float)
+
+
+def thesis_auc(algorithm: str, k: float):
+    """The thesis's experiment-1 ROC-AUC (%) of the Lipschitz ``algorithm`` at K, or None off its grid."""
+    try:
+        return reference.thesis_auc("exp1", "mnist", algorithm, True, k)
+    except ValueError:
+        return None
+
+
+def lowest_point(row) -> tuple:
+    """``(epochs trained, ROC-AUC in %)`` at the checkpoint where the ROC-AUC was lowest."""
+    epochs, aucs = trace(row, "epoch"), 100 * trace(row, "auc")
+    index = int(np.argmin(aucs))
+    return int(epochs[index]), float(aucs[index])
+
+
+def summary_table(records):
+    """Per K and variant: the ROC-AUC before training, at its lowest checkpoint and at the end, beside
+    the thesis's experiment-1 value (a labelled reference column)."""
+    body = []
+    for k, algorithm, rows in rows_by_k(records):
+        thesis = thesis_auc(algorithm, k)
+        for variant in VARIANTS:
+            if variant not in rows:
+                continue
+            row = rows[variant]
+            aucs = 100 * trace(row, "auc")
+            low_epoch, low = lowest_point(row)
+            body.append([f"{k:g}", variant, f"{aucs[0]:.1f}", f"{low:.1f} (epoch {low_epoch})",
+                         f"{100 * row['auc']:.1f}", str(row["epochs"]),
+                         MISSING if thesis is None else f"{thesis.mean:.1f}"])
+    return markdown_table(["K", "initialisation", "ROC-AUC before training (%)", "lowest ROC-AUC (%)",
+                           "final ROC-AUC (%)", "Deep SVDD epochs", "thesis: ROC-AUC (reference)"], body)
+
+
+def traces_figure(records, quantities=tuple(PANELS)):
+    """The tracked quantities over training: colour per K, solid pretrained, dashed not pretrained."""
+    import matplotlib.pyplot as plt
+
+    from adlip import plots
+
+    found = rows_by_k(records)
+    colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, len(found)))
+    series = {}
+    for colour, (k, _, rows) in zip(colours, found):
+        for variant, style in zip(VARIANTS, ("-", "--")):
+            if variant in rows:
+                row = rows[variant]
+                series[f"K = {k:g}, {variant}"] = dict(
+                    epoch=trace(row, "epoch"), color=colour, linestyle=style,
+                    **{q: trace(row, q) * (100 if q == "auc" else 1) for q in quantities})
+    fig = plots.training_traces(series, {q: PANELS[q] for q in quantities}, log_panels=("distance_normal", "norm"),
+                                xlabel="Deep SVDD epochs trained")
+    if "auc" in quantities:
+        axis = fig.axes[list(quantities).index("auc")]
+        axis.axhline(50, color="0.6", linestyle=":")
+        for colour, (k, algorithm, _) in zip(colours, found):
+            thesis = thesis_auc(algorithm, k)
+            if thesis is not None:
+                axis.axhline(thesis.mean, color=colour, linestyle=":", alpha=0.8)
+    return fig
+
+
+def statements(records):
+    """The section's computed sentences: where each variant started, how low it went, where it ended."""
+    from IPython.display import Markdown
+
+    lines = []
+    for k, algorithm, rows in rows_by_k(records):
+        thesis = thesis_auc(algorithm, k)
+        parts = []
+        for variant, row in rows.items():
+            aucs = 100 * trace(row, "auc")
+            low_epoch, low = lowest_point(row)
+            below = int(np.sum(aucs < 50))
+            parts.append(f"{variant}: {aucs[0]:.1f}% before training, lowest {low:.1f}% after {low_epoch} epochs, "
+                         f"{100 * row['auc']:.1f}% at the end ({below} of {len(aucs)} checkpoints below chance)")
+        reference_text = "" if thesis is None else f" The thesis: {thesis.mean:.1f}%."
+        lines.append(f"**K = {k:g}.** " + "; ".join(parts) + "." + reference_text)
+    return Markdown("\n".join(f"* {line}" for line in lines))
