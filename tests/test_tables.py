@@ -403,3 +403,15 @@ def test_pretraining_figure_has_a_panel_per_algorithm_and_a_line_per_variant_the
         assert list(lines["not pretrained (adlip)"].get_ydata()) == pytest.approx([30.5])
         assert list(lines["thesis"].get_xdata()) == [0.5, 1.0]
     plt.close(fig)
+
+
+def test_budget_caption_spans_records_with_and_without_the_phase_budget():
+    """Older records keep only the Deep SVDD epochs; newer ones the pretraining+Deep SVDD budget."""
+    old = fake_record("exp1", algorithm="deepsvdd-sb", lipschitz=1.0, epochs=20)
+    new = dict(fake_record("exp1", algorithm="deepsvdd-sb", lipschitz=2.0, epochs=20),
+               budget={"pretrain_epochs": 28, "deepsvdd_epochs": 20})
+    unpretrained = dict(fake_record("exp1", algorithm="deepsvdd-sb", lipschitz=5.0, epochs=20),
+                        budget={"pretrain_epochs": 0, "deepsvdd_epochs": 20})
+    assert "DeepSVDD SB 20–28+20" in tables.budget_caption([new, old])
+    assert "DeepSVDD SB 0+20–28+20" in tables.budget_caption([new, unpretrained])
+    assert "epochs DCAE 8–100" in tables.budget_caption([fake_record(epochs=100), fake_record(epochs=8)])

@@ -12,8 +12,16 @@ from adlip import reference as ref
 from adlip.tables.core import DATASET_LABELS, MISSING, _algorithm_order, is_failed, label
 
 
+def _order(value) -> tuple:
+    """Numbers in numeric order, then anything else (such as "350+250") as text."""
+    try:
+        return (0, float(value), "")
+    except (TypeError, ValueError):
+        return (1, 0.0, str(value))
+
+
 def _span(values) -> str:
-    values = sorted(set(values))
+    values = sorted(set(values), key=_order)
     if not values:
         return MISSING
     return str(values[0]) if len(values) == 1 else f"{values[0]}–{values[-1]}"
