@@ -131,19 +131,27 @@ def tracker(x_test, is_anomaly, budget: CenterNormBudget, last_epoch: int, seed:
     return rows, callback
 
 
-def train_one(spec: CenterNormRun, center: str, split, cache_dir) -> dict:
-    """Train one center's Deep SVDD with the tracker; its row of the record."""
-    config = spec.config(center)
+def watched_fit(config: runs.RunConfig, split, budget, seed: int, cache_dir) -> tuple:
+    """Fit the Deep SVDD of ``config`` on ``split`` with the tracker watching; ``(detector, row)``, the
+    row holding what every watched run records (final ROC-AUC, training time, center norm, epochs,
+    collapse flag and the trace). Shared by this study and :mod:`adlip.studies.pretraining`."""
     detector = runs.make_detector(config, cache_dir=cache_dir)
     last = detector.resolved_schedule().total_epochs - 1
     is_anomaly = np.asarray(split.y_test, bool)
-    trace, detector.epoch_callback = tracker(split.x_test, is_anomaly, spec.budget, last, spec.seed)
+    trace, detector.epoch_callback = tracker(split.x_test, is_anomaly, budget, last, seed)
     scores, train_seconds, _ = runs.fit_and_score(detector, split)
+    return detector, dict(auc=metrics.roc_auc(split.y_test, scores), train_seconds=train_seconds,
+                          center_norm=float(np.linalg.norm(detector.center_)), epochs=last + 1,
+                          collapsed=bool(detector.collapsed_), trace=trace)
+
+
+def train_one(spec: CenterNormRun, center: str, split, cache_dir) -> dict:
+    """Train one center's Deep SVDD with the tracker; its row of the record."""
+    config = spec.config(center)
+    detector, row = watched_fit(config, split, spec.budget, spec.seed, cache_dir)
     final = runs.measure_lipschitz(detector, split.x_test, config)
-    return dict(center=center, auc=metrics.roc_auc(split.y_test, scores), train_seconds=train_seconds,
-                center_norm=float(np.linalg.norm(detector.center_)), epochs=last + 1,
-                lip_lower_bound=final["lip_lower_bound"], lip_gradient_ascent=final["lip_gradient_ascent"],
-                collapsed=bool(detector.collapsed_), trace=trace)
+    return dict(center=center, **row, lip_lower_bound=final["lip_lower_bound"],
+                lip_gradient_ascent=final["lip_gradient_ascent"])
 
 
 def run_center_norm(spec: CenterNormRun, cache_dir=None) -> dict:

@@ -11,7 +11,7 @@ data) twice: once initialised from the pretrained DCAE's encoder, once from a ra
 initialisation. Before the first epoch, after the first two and every ``every`` epochs it measures,
 on the test images, the ROC-AUC of the distance to the center, the mean distance of the normal and
 the anomalous embeddings to the center, their mean norm, and the random-pair bound on a fixed set
-of pairs (:func:`adlip.studies.center_norm.tracker`, which watches without changing the run).
+of pairs (:func:`adlip.studies.center_norm.watched_fit`, which watches without changing the run).
 
 One record per (data set, normal class, seed, K) in ``results/pretraining/<profile>/``.
 """
@@ -21,15 +21,13 @@ import tempfile
 import time
 from dataclasses import dataclass
 
-import numpy as np
-
-from adlip import metrics, runs
+from adlip import runs
 from adlip.detectors.dcae import LIPSCHITZ_SCHEDULE
 from adlip.detectors.deepsvdd import SCHEDULE as DEEP_SVDD_SCHEDULE
 from adlip.profiles import get_profile
 from adlip.records import _jsonable, provenance
 from adlip.studies.base import Study, StudyBudget, TaskRun
-from adlip.studies.center_norm import tracker
+from adlip.studies.center_norm import watched_fit
 
 STUDY = "pretraining"
 VARIANTS = {"pretrained": True, "not pretrained": False}   # variant -> the detector's ``pretrain``
@@ -93,15 +91,8 @@ class PretrainingRun(TaskRun):
 
 def train_one(spec: PretrainingRun, variant: str, split, cache_dir) -> dict:
     """Train one variant with the tracker; its row of the record."""
-    config = spec.config(VARIANTS[variant])
-    detector = runs.make_detector(config, cache_dir=cache_dir)
-    last = detector.resolved_schedule().total_epochs - 1
-    is_anomaly = np.asarray(split.y_test, bool)
-    trace, detector.epoch_callback = tracker(split.x_test, is_anomaly, spec.budget, last, spec.seed)
-    scores, train_seconds, _ = runs.fit_and_score(detector, split)
-    return dict(variant=variant, pretrain=VARIANTS[variant], auc=metrics.roc_auc(split.y_test, scores),
-                train_seconds=train_seconds, center_norm=float(np.linalg.norm(detector.center_)),
-                epochs=last + 1, collapsed=bool(detector.collapsed_), trace=trace)
+    _, row = watched_fit(spec.config(VARIANTS[variant]), split, spec.budget, spec.seed, cache_dir)
+    return dict(variant=variant, pretrain=VARIANTS[variant], **row)
 
 
 def run_pretraining(spec: PretrainingRun, cache_dir=None) -> dict:
