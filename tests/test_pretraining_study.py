@@ -61,9 +61,31 @@ def test_a_run_traces_both_variants_of_one_split(smoke_record):
         assert epochs[0] == 0 and epochs[-1] == row["epochs"] and epochs == sorted(epochs)
         assert all(0.0 <= point["auc"] <= 1.0 for point in row["trace"])
         assert max(point["bound"] for point in row["trace"]) <= smoke_record["lipschitz"] * 1.001
+        assert all(-1.0 <= point["projection_correlation"] <= 1.0 for point in row["trace"])
     # the two start from different networks: the pretrained encoder against a random initialisation
     assert rows["pretrained"]["trace"][0]["norm"] != rows["not pretrained"]["trace"][0]["norm"]
     assert smoke_record["git_commit"] and smoke_record["study_budget"]["profile"] == "smoke"
+    # on the data alone the mean-image projection ranks the normal class as the most anomalous
+    assert smoke_record["projection_auc"] < 0.2
+
+
+def test_rank_correlation_is_spearmans_and_zero_for_a_constant():
+    from adlip.studies.center_norm import rank_correlation
+
+    a = np.array([1.0, 2.0, 3.0, 4.0])
+    assert rank_correlation(a, a ** 3) == pytest.approx(1.0)
+    assert rank_correlation(a, -a) == pytest.approx(-1.0)
+    assert rank_correlation(a, np.ones(4)) == 0.0
+
+
+def test_mean_image_projection_is_the_dot_product_with_the_mean_training_image():
+    from types import SimpleNamespace
+
+    from adlip.studies.pretraining import mean_image_projection
+
+    split = SimpleNamespace(x_train=np.array([[[1.0, 0.0]], [[3.0, 2.0]]]), x_test=np.array([[[1.0, 1.0]],
+                                                                                            [[0.0, 2.0]]]))
+    np.testing.assert_allclose(mean_image_projection(split), [3.0, 2.0])
 
 
 @needs_data
@@ -72,8 +94,14 @@ def test_the_view_renders_a_record(smoke_record):
     assert table.count("\n") == 3 and "not pretrained" in table
     text = view.statements([smoke_record]).data
     assert "**K = 1.**" in text and "before training" in text and "The thesis:" in text
+    assert "mean-image projection" in text and "correlation with the projection" in table
     figure = view.traces_figure([smoke_record])
     assert len(figure.axes) == len(view.PANELS)
+    # records made before the projection was traced still render, without its panel and column
+    older = dict(smoke_record, rows=[dict(row, trace=[{k: v for k, v in point.items() if k != "projection_correlation"}
+                                                      for point in row["trace"]]) for row in smoke_record["rows"]])
+    assert len(view.traces_figure([older]).axes) == len(view.PANELS) - 1
+    assert "projection" not in view.summary_table([older]).data
     with pytest.raises(ValueError, match="no pretraining records"):
         view.summary_table([])
 

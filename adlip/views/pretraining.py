@@ -12,7 +12,9 @@ from adlip.studies.pretraining import VARIANTS
 from adlip.tables.core import MISSING, markdown_table
 
 PANELS = {"auc": "ROC-AUC (%)", "distance_normal": r"mean $\|\phi(x) - c\|$, normal test images",
-          "norm": r"mean $\|\phi(x)\|$, test images"}
+          "norm": r"mean $\|\phi(x)\|$, test images",
+          "projection_correlation": "rank correlation of the distance\nwith the mean-image projection"}
+OPTIONAL = ("projection_correlation",)   # recorded since the study measured it; older records lack it
 
 
 def rows_by_k(records) -> list:
@@ -25,6 +27,12 @@ def rows_by_k(records) -> list:
     if unknown:
         raise ValueError(f"records with unknown variants {sorted(unknown)}; known: {list(VARIANTS)}")
     return found
+
+
+def has_projection(records) -> bool:
+    """Whether every record traced the correlation with the mean-image projection."""
+    return all("projection_correlation" in point for record in records for row in record["rows"]
+               for point in row["trace"])
 
 
 def trace(row, quantity) -> np.ndarray:
@@ -50,7 +58,7 @@ def lowest_point(row) -> tuple:
 def summary_table(records):
     """Per K and variant: the ROC-AUC before training, at its lowest checkpoint and at the end, beside
     the thesis's experiment-1 value (a labelled reference column)."""
-    body = []
+    body, projected = [], has_projection(records)
     for k, algorithm, rows in rows_by_k(records):
         thesis = thesis_auc(algorithm, k)
         for variant in VARIANTS:
@@ -59,20 +67,26 @@ def summary_table(records):
             row = rows[variant]
             aucs = 100 * trace(row, "auc")
             low_epoch, low = lowest_point(row)
-            body.append([f"{k:g}", variant, f"{aucs[0]:.1f}", f"{low:.1f} (epoch {low_epoch})",
-                         f"{100 * row['auc']:.1f}", str(row["epochs"]),
-                         MISSING if thesis is None else f"{thesis.mean:.1f}"])
-    return markdown_table(["K", "initialisation", "ROC-AUC before training (%)", "lowest ROC-AUC (%)",
-                           "final ROC-AUC (%)", "Deep SVDD epochs", "thesis: ROC-AUC (reference)"], body)
+            cells = [f"{k:g}", variant, f"{aucs[0]:.1f}", f"{low:.1f} (epoch {low_epoch})",
+                     f"{100 * row['auc']:.1f}", str(row["epochs"])]
+            if projected:
+                cells.append(f"{trace(row, 'projection_correlation')[-1]:+.2f}")
+            body.append(cells + [MISSING if thesis is None else f"{thesis.mean:.1f}"])
+    header = ["K", "initialisation", "ROC-AUC before training (%)", "lowest ROC-AUC (%)", "final ROC-AUC (%)",
+              "Deep SVDD epochs"] + (["final correlation with the projection"] if projected else [])
+    return markdown_table(header + ["thesis: ROC-AUC (reference)"], body)
 
 
-def traces_figure(records, quantities=tuple(PANELS)):
-    """The tracked quantities over training: colour per K, solid pretrained, dashed not pretrained."""
+def traces_figure(records, quantities=None):
+    """The tracked quantities over training (by default every panel the records have): colour per K,
+    solid pretrained, dashed not pretrained."""
     import matplotlib.pyplot as plt
 
     from adlip import plots
 
     found = rows_by_k(records)
+    if quantities is None:
+        quantities = tuple(q for q in PANELS if q not in OPTIONAL or has_projection(records))
     colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, len(found)))
     series = {}
     for colour, (k, _, rows) in zip(colours, found):
@@ -84,6 +98,8 @@ def traces_figure(records, quantities=tuple(PANELS)):
                     **{q: trace(row, q) * (100 if q == "auc" else 1) for q in quantities})
     fig = plots.training_traces(series, {q: PANELS[q] for q in quantities}, log_panels=("distance_normal", "norm"),
                                 xlabel="Deep SVDD epochs trained")
+    if "projection_correlation" in quantities:
+        fig.axes[list(quantities).index("projection_correlation")].axhline(0, color="0.6", linestyle=":")
     if "auc" in quantities:
         axis = fig.axes[list(quantities).index("auc")]
         axis.axhline(50, color="0.6", linestyle=":")
@@ -94,11 +110,21 @@ def traces_figure(records, quantities=tuple(PANELS)):
     return fig
 
 
+def projection_agreement(row) -> str:
+    """How closely the ranking below chance follows the mean-image projection, over a row's checkpoints."""
+    aucs, correlations = trace(row, "auc"), trace(row, "projection_correlation")
+    below = aucs < 0.5
+    if not below.any():
+        return f"correlation with the mean-image projection {correlations[-1]:+.2f} at the end"
+    return (f"correlation with the mean-image projection {correlations[below].mean():+.2f} on average over the "
+            f"checkpoints below chance, {correlations[-1]:+.2f} at the end")
+
+
 def statements(records):
     """The section's computed sentences: where each variant started, how low it went, where it ended."""
     from IPython.display import Markdown
 
-    lines = []
+    lines, projected = [], has_projection(records)
     for k, algorithm, rows in rows_by_k(records):
         thesis = thesis_auc(algorithm, k)
         parts = []
@@ -106,8 +132,11 @@ def statements(records):
             aucs = 100 * trace(row, "auc")
             low_epoch, low = lowest_point(row)
             below = int(np.sum(aucs < 50))
-            parts.append(f"{variant}: {aucs[0]:.1f}% before training, lowest {low:.1f}% after {low_epoch} epochs, "
-                         f"{100 * row['auc']:.1f}% at the end ({below} of {len(aucs)} checkpoints below chance)")
+            text = (f"{variant}: {aucs[0]:.1f}% before training, lowest {low:.1f}% after {low_epoch} epochs, "
+                    f"{100 * row['auc']:.1f}% at the end ({below} of {len(aucs)} checkpoints below chance)")
+            if projected:
+                text += f", {projection_agreement(row)}"
+            parts.append(text)
         reference_text = "" if thesis is None else f" The thesis: {thesis.mean:.1f}%."
         lines.append(f"**K = {k:g}.** " + "; ".join(parts) + "." + reference_text)
     return Markdown("\n".join(f"* {line}" for line in lines))
