@@ -102,6 +102,8 @@ def test_the_view_renders_a_record(smoke_record):
                                                       for point in row["trace"]]) for row in smoke_record["rows"]])
     assert len(view.traces_figure([older]).axes) == len(view.PANELS) - 1
     assert "projection" not in view.summary_table([older]).data
+    assert view.projection_baseline([{k: v for k, v in smoke_record.items() if k != "projection_auc"}]) is None
+    assert f"{100 * smoke_record['projection_auc']:.1f}%" in view.projection_baseline([smoke_record]).data
     with pytest.raises(ValueError, match="no pretraining records"):
         view.summary_table([])
 

@@ -140,3 +140,16 @@ def statements(records):
         reference_text = "" if thesis is None else f" The thesis: {thesis.mean:.1f}%."
         lines.append(f"**K = {k:g}.** " + "; ".join(parts) + "." + reference_text)
     return Markdown("\n".join(f"* {line}" for line in lines))
+
+
+def projection_baseline(records):
+    """The sentence on the data alone: the ROC-AUC of the mean-image projection used as the score, or
+    None when the records predate that measurement."""
+    from IPython.display import Markdown
+
+    values = sorted({round(100 * r["projection_auc"], 1) for r in records if "projection_auc" in r})
+    if not values:
+        return None
+    shown = " to ".join(f"{v:.1f}%" for v in (values[0], values[-1])) if len(values) > 1 else f"{values[0]:.1f}%"
+    return Markdown(f"On the test images of these records, the projection on the mean normal training image, "
+                    f"used as the anomaly score, has a ROC-AUC of {shown}; its negation, one minus that.")
