@@ -256,33 +256,48 @@ if watched:
 # ```{note}
 # The soft-boundary Deep SVDD through training, per $K$ (colour): initialised from the pretrained
 # encoder (solid) or at random (dashed). Left, the ROC-AUC with the thesis's value (dotted, in the
-# colour of its $K$) and chance (grey); then the normal test images' mean distance to the center and
-# the embeddings' mean norm; last, when the records have it, the rank correlation of the distance
-# with the mean-image projection (zero dotted). Budget: the line above the table.
+# colour of its $K$) and chance (grey); middle, the normal test images' mean distance to the center;
+# right, the embeddings' mean norm. Budget: the line above the table.
 # ```
-
-# %% [markdown]
-# Why would a network rank the normal class as the more anomalous one? One candidate lies in the data.
-# A network with $K \le 2$ cannot bend much: on images it behaves nearly like a linear map. The most
-# linear thing that separates MNIST's zeros from the other digits is how much of the mean zero an
-# image contains, its projection $\langle x, \bar x_{\text{normal}} \rangle$ on the mean normal
-# training image. Zeros have the most ink where the mean zero has it, so if the distance to the center
-# *grows* with that projection, the zeros end up farthest from the center and the ranking falls below
-# chance. The study therefore records, at every checkpoint, the rank (Spearman) correlation of the
-# distance with the projection: near $+1$ means the score is that projection, in the wrong direction.
 
 # %%
 if watched:
-    baseline = pretraining_view.projection_baseline(watched)
-    display(baseline if baseline is not None else Markdown(
-        "*These records predate the projection measurement; rerun the study to add it.*"))
     display(pretraining_view.statements(watched))
 
 # %% [markdown]
 # Which variant comes closer says which network behaves like the thesis's table; it cannot say what
-# the thesis's code did. The correlations say whether the ranking below chance is the mean-image
-# projection read backwards: the checkpoints below chance should then correlate strongly and
-# positively, and those above chance weakly or negatively.
+# the thesis's code did.
+#
+# ### What a ranking below chance follows
+#
+# Why would a network rank the normal class as the more anomalous one? A network with $K \le 2$
+# cannot bend much: on images it behaves nearly like a linear map, so its distance to the center may
+# follow a simple function of the image. The study traces two such *probes*. One is the projection
+# $\langle x, \bar x_{\text{normal}} \rangle$ on the mean normal training image: zeros have their ink
+# where the mean zero has it, so if the distance *grows* with this projection, the zeros end up
+# farthest from the center. The other is the image's norm $\|x\|$ after preprocessing, a measure of
+# how much ink it carries. At each checkpoint the study records the rank (Spearman) correlation of
+# the distance with each probe: near $+1$, the score is that probe.
+
+# %%
+probed = bool(watched) and pretraining_view.has_probes(watched)
+if probed:
+    display(pretraining_view.probe_baseline(watched))
+    fig = pretraining_view.probes_figure(watched)
+elif watched:
+    display(Markdown("*These records predate the probes: rerun the study (`python -m adlip study pretraining`) "
+                     "to trace them.*"))
+
+# %% [markdown]
+# ```{note}
+# The ROC-AUC (left) beside the rank correlation of the distance to the center with the mean-image
+# projection (middle) and with the image's norm (right), per $K$ (colour), pretrained (solid) or not
+# (dashed); zero and chance dotted. Budget: the line above the study's table.
+# ```
+#
+# If the checkpoints below chance correlate strongly and positively with the projection, the
+# ranking below chance is that projection read backwards; the sentences above give each
+# correlation, averaged over the checkpoints below chance and at the end of training.
 
 # %% [markdown]
 # ## Training curves

@@ -8,7 +8,7 @@ import pytest
 from adlip import reference
 from adlip.cli import _matching_specs
 from adlip.studies import catalog
-from adlip.studies.pretraining import PRETRAINING, PretrainingBudget, PretrainingRun, run_pretraining
+from adlip.studies.pretraining import PROBES, PRETRAINING, PretrainingBudget, PretrainingRun, run_pretraining
 from adlip.views import pretraining as view
 
 needs_data = pytest.mark.skipif(not os.environ.get("ADLIP_DATA_DIR"),
@@ -61,12 +61,12 @@ def test_a_run_traces_both_variants_of_one_split(smoke_record):
         assert epochs[0] == 0 and epochs[-1] == row["epochs"] and epochs == sorted(epochs)
         assert all(0.0 <= point["auc"] <= 1.0 for point in row["trace"])
         assert max(point["bound"] for point in row["trace"]) <= smoke_record["lipschitz"] * 1.001
-        assert all(-1.0 <= point["projection_correlation"] <= 1.0 for point in row["trace"])
+        assert all(-1.0 <= point[f"{probe}_correlation"] <= 1.0 for point in row["trace"] for probe in PROBES)
     # the two start from different networks: the pretrained encoder against a random initialisation
     assert rows["pretrained"]["trace"][0]["norm"] != rows["not pretrained"]["trace"][0]["norm"]
     assert smoke_record["git_commit"] and smoke_record["study_budget"]["profile"] == "smoke"
     # on the data alone the mean-image projection ranks the normal class as the most anomalous
-    assert smoke_record["projection_auc"] < 0.2
+    assert smoke_record["probe_aucs"]["projection"] < 0.2 and set(smoke_record["probe_aucs"]) == set(PROBES)
 
 
 def test_rank_correlation_is_spearmans_and_zero_for_a_constant():
@@ -78,14 +78,17 @@ def test_rank_correlation_is_spearmans_and_zero_for_a_constant():
     assert rank_correlation(a, np.ones(4)) == 0.0
 
 
-def test_mean_image_projection_is_the_dot_product_with_the_mean_training_image():
+def test_the_probes_are_the_mean_image_projection_and_the_norm():
     from types import SimpleNamespace
 
-    from adlip.studies.pretraining import mean_image_projection
+    from adlip.studies.pretraining import probe_values
 
     split = SimpleNamespace(x_train=np.array([[[1.0, 0.0]], [[3.0, 2.0]]]), x_test=np.array([[[1.0, 1.0]],
                                                                                             [[0.0, 2.0]]]))
-    np.testing.assert_allclose(mean_image_projection(split), [3.0, 2.0])
+    probes = probe_values(split)
+    assert set(probes) == set(PROBES)
+    np.testing.assert_allclose(probes["projection"], [3.0, 2.0])
+    np.testing.assert_allclose(probes["ink"], [np.sqrt(2.0), 2.0])
 
 
 @needs_data
@@ -94,16 +97,17 @@ def test_the_view_renders_a_record(smoke_record):
     assert table.count("\n") == 3 and "not pretrained" in table
     text = view.statements([smoke_record]).data
     assert "**K = 1.**" in text and "before training" in text and "The thesis:" in text
-    assert "mean-image projection" in text and "correlation with the projection" in table
-    figure = view.traces_figure([smoke_record])
-    assert len(figure.axes) == len(view.PANELS)
-    # records made before the projection was traced still render, without its panel and column
-    older = dict(smoke_record, rows=[dict(row, trace=[{k: v for k, v in point.items() if k != "projection_correlation"}
-                                                      for point in row["trace"]]) for row in smoke_record["rows"]])
-    assert len(view.traces_figure([older]).axes) == len(view.PANELS) - 1
-    assert "projection" not in view.summary_table([older]).data
-    assert view.projection_baseline([{k: v for k, v in smoke_record.items() if k != "projection_auc"}]) is None
-    assert f"{100 * smoke_record['projection_auc']:.1f}%" in view.projection_baseline([smoke_record]).data
+    assert "rank correlation with projection" in text and "final correlation: ink" in table
+    assert len(view.traces_figure([smoke_record]).axes) == len(view.PANELS)
+    assert len(view.probes_figure([smoke_record]).axes) == 1 + len(view.PROBE_PANELS)
+    baseline = view.probe_baseline([smoke_record]).data
+    assert f"{100 * smoke_record['probe_aucs']['projection']:.1f}%" in baseline
+    # records made before the probes were traced still render, without their columns and sentences
+    older = dict({k: v for k, v in smoke_record.items() if k != "probe_aucs"},
+                 rows=[dict(row, trace=[{k: v for k, v in point.items() if not k.endswith("_correlation")}
+                                        for point in row["trace"]]) for row in smoke_record["rows"]])
+    assert "correlation" not in view.summary_table([older]).data + view.statements([older]).data
+    assert view.probe_baseline([older]) is None
     with pytest.raises(ValueError, match="no pretraining records"):
         view.summary_table([])
 

@@ -105,9 +105,10 @@ def rank_correlation(a, b) -> float:
 
 
 def embedding_summary(embeddings, center, is_anomaly, x_flat, seed: int, rounds: int, pairs: int,
-                      projection=None) -> dict:
+                      probes=None) -> dict:
     """The tracked quantities of one set of test embeddings (see the module docstring); with
-    ``projection`` (one number per test image) also the rank correlation of the score with it."""
+    ``probes`` (name -> one number per test image) also the rank correlation of the distance with
+    each, as ``<name>_correlation``."""
     distances = np.linalg.norm(embeddings - center, axis=1)
     bound = metrics.lipschitz_lower_bound(None, x_flat, rounds=rounds, pairs_per_round=pairs, seed=seed,
                                           outputs=embeddings)
@@ -115,12 +116,12 @@ def embedding_summary(embeddings, center, is_anomaly, x_flat, seed: int, rounds:
                    distance_anomalous=float(distances[is_anomaly].mean()),
                    norm=float(np.linalg.norm(embeddings, axis=1).mean()),
                    auc=metrics.roc_auc(is_anomaly.astype(int), distances))
-    if projection is not None:
-        summary["projection_correlation"] = rank_correlation(distances, projection)
+    for name, values in (probes or {}).items():
+        summary[f"{name}_correlation"] = rank_correlation(distances, values)
     return summary
 
 
-def tracker(x_test, is_anomaly, budget: CenterNormBudget, last_epoch: int, seed: int, projection=None):
+def tracker(x_test, is_anomaly, budget: CenterNormBudget, last_epoch: int, seed: int, probes=None):
     """``(rows, callback)``: the callback for ``DeepSVDD.epoch_callback`` appends one row per checkpoint.
 
     The network is evaluated as its last training step left it (deel-lip's normalised kernels are
@@ -140,20 +141,20 @@ def tracker(x_test, is_anomaly, budget: CenterNormBudget, last_epoch: int, seed:
         embeddings = predict_in_batches(forward["embed"], x_test).astype(np.float64)
         rows.append(dict(epoch=epoch + 1, **embedding_summary(
             embeddings, np.asarray(center, np.float64), is_anomaly, x_flat, seed, budget.rounds,
-            budget.pairs_per_round, projection)))
+            budget.pairs_per_round, probes)))
 
     return rows, callback
 
 
-def watched_fit(config: runs.RunConfig, split, budget, seed: int, cache_dir, projection=None) -> tuple:
+def watched_fit(config: runs.RunConfig, split, budget, seed: int, cache_dir, probes=None) -> tuple:
     """Fit the Deep SVDD of ``config`` on ``split`` with the tracker watching; ``(detector, row)``, the
     row holding what every watched run records (final ROC-AUC, training time, center norm, epochs,
-    collapse flag and the trace). ``projection``: see :func:`embedding_summary`. Shared by this study
+    collapse flag and the trace). ``probes``: see :func:`embedding_summary`. Shared by this study
     and :mod:`adlip.studies.pretraining`."""
     detector = runs.make_detector(config, cache_dir=cache_dir)
     last = detector.resolved_schedule().total_epochs - 1
     is_anomaly = np.asarray(split.y_test, bool)
-    trace, detector.epoch_callback = tracker(split.x_test, is_anomaly, budget, last, seed, projection)
+    trace, detector.epoch_callback = tracker(split.x_test, is_anomaly, budget, last, seed, probes)
     scores, train_seconds, _ = runs.fit_and_score(detector, split)
     return detector, dict(auc=metrics.roc_auc(split.y_test, scores), train_seconds=train_seconds,
                           center_norm=float(np.linalg.norm(detector.center_)), epochs=last + 1,

@@ -13,12 +13,13 @@ on the test images, the ROC-AUC of the distance to the center, the mean distance
 the anomalous embeddings to the center, their mean norm, and the random-pair bound on a fixed set
 of pairs (:func:`adlip.studies.center_norm.watched_fit`, which watches without changing the run).
 
-It also tests one explanation of a ranking below chance. A network with a small constant is close to
-linear, and on MNIST's preprocessed images the projection on the mean normal training image alone
-separates the classes almost perfectly: as an anomaly score it gives a ROC-AUC near 0, its negation
-near 1 (the record's ``projection_auc``). If the distance to the center grows with that projection,
-the normal images, which project highest, look the most anomalous. Each checkpoint therefore also
-records the rank correlation of the distance with the projection (``projection_correlation``).
+It also asks what a ranking below chance follows (``PROBES``). A network with a small constant is
+close to linear, so its distance to the center may track a simple function of the image. Two are
+traced: the projection on the mean normal training image, which on MNIST's class 0 used as the
+score ranks the zeros as the most anomalous (a ROC-AUC near 0), and the image's L2 norm after
+preprocessing, which does not (the record's ``probe_aucs`` has both). Each checkpoint records the
+rank correlation of the distance with each probe (``<probe>_correlation``): a ranking below chance
+that is the projection read backwards correlates strongly and positively with it.
 
 One record per (data set, normal class, seed, K) in ``results/pretraining/<profile>/``.
 """
@@ -98,16 +99,21 @@ class PretrainingRun(TaskRun):
                               self.profile, options=options)
 
 
-def mean_image_projection(split) -> np.ndarray:
-    """Each test image's projection on the mean normal training image (the training set is the normal class)."""
+PROBES = {"projection": "the projection on the mean normal training image",
+          "ink": "the image's L2 norm (after preprocessing)"}
+
+
+def probe_values(split) -> dict:
+    """Each probe of ``PROBES`` on every test image (the training set is the normal class)."""
+    x_test = split.x_test.reshape(len(split.x_test), -1).astype(np.float64)
     mean_image = split.x_train.reshape(len(split.x_train), -1).mean(axis=0, dtype=np.float64)
-    return split.x_test.reshape(len(split.x_test), -1).astype(np.float64) @ mean_image
+    return {"projection": x_test @ mean_image, "ink": np.linalg.norm(x_test, axis=1)}
 
 
-def train_one(spec: PretrainingRun, variant: str, split, cache_dir, projection=None) -> dict:
+def train_one(spec: PretrainingRun, variant: str, split, cache_dir, probes=None) -> dict:
     """Train one variant with the tracker; its row of the record."""
     _, row = watched_fit(spec.config(VARIANTS[variant]), split, spec.budget, spec.seed, cache_dir,
-                         projection=projection)
+                         probes=probes)
     return dict(variant=variant, pretrain=VARIANTS[variant], **row)
 
 
@@ -115,15 +121,15 @@ def run_pretraining(spec: PretrainingRun, cache_dir=None) -> dict:
     """Both variants at one K; the record keeps one row per variant."""
     start = time.perf_counter()
     split = runs.load_split(spec.config(True))
-    projection = mean_image_projection(split)
+    probes = probe_values(split)
     with tempfile.TemporaryDirectory(prefix="adlip-pretraining-") as scratch:
-        rows = [train_one(spec, variant, split, cache_dir or scratch, projection) for variant in VARIANTS]
+        rows = [train_one(spec, variant, split, cache_dir or scratch, probes) for variant in VARIANTS]
     profile = get_profile(spec.profile, dataset=spec.dataset)
     return dict(study=STUDY, run_id=spec.run_id, profile=spec.profile, dataset=spec.dataset,
                 algorithm=spec.algorithm, normal_class=int(spec.normal_class), seed=int(spec.seed),
                 lipschitz=float(spec.lipschitz), n_train=int(split.info["n_train"]),
                 n_test=int(split.info["n_test"]), study_budget=spec.budget.to_dict(),
-                projection_auc=metrics.roc_auc(split.y_test, projection),
+                probe_aucs={name: metrics.roc_auc(split.y_test, values) for name, values in probes.items()},
                 profile_budget=_jsonable(profile.to_dict()), rows=_jsonable(rows),
                 seconds=time.perf_counter() - start, **provenance())
 

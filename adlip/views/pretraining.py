@@ -8,13 +8,13 @@ from __future__ import annotations
 import numpy as np
 
 from adlip import reference
-from adlip.studies.pretraining import VARIANTS
+from adlip.studies.pretraining import PROBES, VARIANTS
 from adlip.tables.core import MISSING, markdown_table
 
 PANELS = {"auc": "ROC-AUC (%)", "distance_normal": r"mean $\|\phi(x) - c\|$, normal test images",
-          "norm": r"mean $\|\phi(x)\|$, test images",
-          "projection_correlation": "rank correlation of the distance\nwith the mean-image projection"}
-OPTIONAL = ("projection_correlation",)   # recorded since the study measured it; older records lack it
+          "norm": r"mean $\|\phi(x)\|$, test images"}
+PROBE_PANELS = {"projection_correlation": "rank correlation of the distance\nwith the mean-image projection",
+                "ink_correlation": "rank correlation of the distance\nwith the image's L2 norm"}
 
 
 def rows_by_k(records) -> list:
@@ -29,10 +29,11 @@ def rows_by_k(records) -> list:
     return found
 
 
-def has_projection(records) -> bool:
-    """Whether every record traced the correlation with the mean-image projection."""
-    return all("projection_correlation" in point for record in records for row in record["rows"]
-               for point in row["trace"])
+def has_probes(records) -> bool:
+    """Whether every record traced the correlations with the probes (records made before the study
+    measured them lack them)."""
+    return all(f"{probe}_correlation" in point for record in records for row in record["rows"]
+               for point in row["trace"] for probe in PROBES)
 
 
 def trace(row, quantity) -> np.ndarray:
@@ -58,7 +59,7 @@ def lowest_point(row) -> tuple:
 def summary_table(records):
     """Per K and variant: the ROC-AUC before training, at its lowest checkpoint and at the end, beside
     the thesis's experiment-1 value (a labelled reference column)."""
-    body, projected = [], has_projection(records)
+    body, probed = [], has_probes(records)
     for k, algorithm, rows in rows_by_k(records):
         thesis = thesis_auc(algorithm, k)
         for variant in VARIANTS:
@@ -69,24 +70,23 @@ def summary_table(records):
             low_epoch, low = lowest_point(row)
             cells = [f"{k:g}", variant, f"{aucs[0]:.1f}", f"{low:.1f} (epoch {low_epoch})",
                      f"{100 * row['auc']:.1f}", str(row["epochs"])]
-            if projected:
-                cells.append(f"{trace(row, 'projection_correlation')[-1]:+.2f}")
+            if probed:
+                cells += [f"{trace(row, f'{probe}_correlation')[-1]:+.2f}" for probe in PROBES]
             body.append(cells + [MISSING if thesis is None else f"{thesis.mean:.1f}"])
     header = ["K", "initialisation", "ROC-AUC before training (%)", "lowest ROC-AUC (%)", "final ROC-AUC (%)",
-              "Deep SVDD epochs"] + (["final correlation with the projection"] if projected else [])
+              "Deep SVDD epochs"] + ([f"final correlation: {probe}" for probe in PROBES] if probed else [])
     return markdown_table(header + ["thesis: ROC-AUC (reference)"], body)
 
 
-def traces_figure(records, quantities=None):
-    """The tracked quantities over training (by default every panel the records have): colour per K,
-    solid pretrained, dashed not pretrained."""
+def traces_figure(records, quantities=tuple(PANELS)):
+    """The tracked quantities over training (``PANELS`` or ``PROBE_PANELS`` keys, "auc" among them
+    possibly): colour per K, solid pretrained, dashed not pretrained."""
     import matplotlib.pyplot as plt
 
     from adlip import plots
 
     found = rows_by_k(records)
-    if quantities is None:
-        quantities = tuple(q for q in PANELS if q not in OPTIONAL or has_projection(records))
+    labels = {**PANELS, **PROBE_PANELS}
     colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, len(found)))
     series = {}
     for colour, (k, _, rows) in zip(colours, found):
@@ -96,10 +96,10 @@ def traces_figure(records, quantities=None):
                 series[f"K = {k:g}, {variant}"] = dict(
                     epoch=trace(row, "epoch"), color=colour, linestyle=style,
                     **{q: trace(row, q) * (100 if q == "auc" else 1) for q in quantities})
-    fig = plots.training_traces(series, {q: PANELS[q] for q in quantities}, log_panels=("distance_normal", "norm"),
+    fig = plots.training_traces(series, {q: labels[q] for q in quantities}, log_panels=("distance_normal", "norm"),
                                 xlabel="Deep SVDD epochs trained")
-    if "projection_correlation" in quantities:
-        fig.axes[list(quantities).index("projection_correlation")].axhline(0, color="0.6", linestyle=":")
+    for quantity in set(quantities) & set(PROBE_PANELS):
+        fig.axes[list(quantities).index(quantity)].axhline(0, color="0.6", linestyle=":")
     if "auc" in quantities:
         axis = fig.axes[list(quantities).index("auc")]
         axis.axhline(50, color="0.6", linestyle=":")
@@ -110,21 +110,28 @@ def traces_figure(records, quantities=None):
     return fig
 
 
-def projection_agreement(row) -> str:
-    """How closely the ranking below chance follows the mean-image projection, over a row's checkpoints."""
-    aucs, correlations = trace(row, "auc"), trace(row, "projection_correlation")
-    below = aucs < 0.5
-    if not below.any():
-        return f"correlation with the mean-image projection {correlations[-1]:+.2f} at the end"
-    return (f"correlation with the mean-image projection {correlations[below].mean():+.2f} on average over the "
-            f"checkpoints below chance, {correlations[-1]:+.2f} at the end")
+def probes_figure(records):
+    """The ROC-AUC beside the distance's rank correlation with each probe, over training."""
+    return traces_figure(records, ("auc",) + tuple(PROBE_PANELS))
+
+
+def probe_agreement(row) -> str:
+    """The distance's rank correlation with each probe: its mean over the checkpoints below chance
+    (if any) and its value at the end."""
+    aucs, below = trace(row, "auc"), trace(row, "auc") < 0.5
+    parts = []
+    for probe in PROBES:
+        correlations = trace(row, f"{probe}_correlation")
+        during = f"{correlations[below].mean():+.2f} below chance, " if below.any() else ""
+        parts.append(f"{probe} {during}{correlations[-1]:+.2f} at the end")
+    return "rank correlation with " + " and ".join(parts)
 
 
 def statements(records):
     """The section's computed sentences: where each variant started, how low it went, where it ended."""
     from IPython.display import Markdown
 
-    lines, projected = [], has_projection(records)
+    lines, probed = [], has_probes(records)
     for k, algorithm, rows in rows_by_k(records):
         thesis = thesis_auc(algorithm, k)
         parts = []
@@ -134,22 +141,25 @@ def statements(records):
             below = int(np.sum(aucs < 50))
             text = (f"{variant}: {aucs[0]:.1f}% before training, lowest {low:.1f}% after {low_epoch} epochs, "
                     f"{100 * row['auc']:.1f}% at the end ({below} of {len(aucs)} checkpoints below chance)")
-            if projected:
-                text += f", {projection_agreement(row)}"
+            if probed:
+                text += f"; {probe_agreement(row)}"
             parts.append(text)
         reference_text = "" if thesis is None else f" The thesis: {thesis.mean:.1f}%."
         lines.append(f"**K = {k:g}.** " + "; ".join(parts) + "." + reference_text)
     return Markdown("\n".join(f"* {line}" for line in lines))
 
 
-def projection_baseline(records):
-    """The sentence on the data alone: the ROC-AUC of the mean-image projection used as the score, or
-    None when the records predate that measurement."""
+def probe_baseline(records):
+    """The sentence on the data alone: the ROC-AUC of each probe used as the anomaly score, or None
+    when the records predate the probes."""
     from IPython.display import Markdown
 
-    values = sorted({round(100 * r["projection_auc"], 1) for r in records if "projection_auc" in r})
-    if not values:
+    if not all("probe_aucs" in record for record in records):
         return None
-    shown = " to ".join(f"{v:.1f}%" for v in (values[0], values[-1])) if len(values) > 1 else f"{values[0]:.1f}%"
-    return Markdown(f"On the test images of these records, the projection on the mean normal training image, "
-                    f"used as the anomaly score, has a ROC-AUC of {shown}; its negation, one minus that.")
+    parts = []
+    for probe, meaning in PROBES.items():
+        values = sorted({round(100 * record["probe_aucs"][probe], 1) for record in records})
+        shown = f"{values[0]:.1f}%" if len(values) == 1 else f"{values[0]:.1f}% to {values[-1]:.1f}%"
+        parts.append(f"{meaning} ({probe}): {shown}")
+    return Markdown("On the test images of these records, each probe used on its own as the anomaly score has a "
+                    "ROC-AUC of: " + "; ".join(parts) + ".")
