@@ -13,8 +13,8 @@ from adlip.tables.core import MISSING, markdown_table
 
 PANELS = {"auc": "ROC-AUC (%)", "distance_normal": r"mean $\|\phi(x) - c\|$, normal test images",
           "norm": r"mean $\|\phi(x)\|$, test images"}
-PROBE_PANELS = {"projection_correlation": "rank correlation of the distance\nwith the mean-image projection",
-                "ink_correlation": "rank correlation of the distance\nwith the image's L2 norm"}
+PROBE_PANELS = {f"{probe}_correlation": f"rank correlation of the distance\nwith {meaning}"
+                for probe, meaning in PROBES.items()}
 
 
 def rows_by_k(records) -> list:
@@ -118,7 +118,7 @@ def probes_figure(records):
 def probe_agreement(row) -> str:
     """The distance's rank correlation with each probe: its mean over the checkpoints below chance
     (if any) and its value at the end."""
-    aucs, below = trace(row, "auc"), trace(row, "auc") < 0.5
+    below = trace(row, "auc") < 0.5
     parts = []
     for probe in PROBES:
         correlations = trace(row, f"{probe}_correlation")
