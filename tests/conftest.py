@@ -108,3 +108,33 @@ def mode_collapse_smoke(tmp_path_factory):
         seconds = time.perf_counter() - started
     return SimpleNamespace(folder=folder, ran=ran, trained=trained, seconds=seconds,
                            records=mc.MODE_COLLAPSE.records("smoke", folder, run=False))
+
+
+def smoke_record_generator():
+    """``tests/golden/make_smoke_records.py`` as a module: the pinned runs' list and how to run them."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "make_smoke_records", Path(__file__).parent / "golden" / "make_smoke_records.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def pinned_smoke_runs(tmp_path_factory):
+    """The pinned smoke runs (``tests/golden/make_smoke_records.py``), run once per session.
+
+    ``test_records_unchanged.py`` compares them with the pinned numbers. Experiment 2's smoke grid
+    is a part of them (the same run ids, the same sweep), so the chapters that render it
+    (tests/test_notebooks.py) are given these records instead of training the eight networks again.
+    """
+    import os
+    from types import SimpleNamespace
+
+    if not os.environ.get("ADLIP_DATA_DIR"):
+        pytest.skip("set ADLIP_DATA_DIR to a folder with mnist.npz")
+    generator = smoke_record_generator()
+    folder = tmp_path_factory.mktemp("pinned-smoke-runs")
+    return SimpleNamespace(folder=folder, generator=generator, found=generator.smoke_records(folder))

@@ -84,23 +84,47 @@ def saving_results_dir(tmp_path_factory):
     return results_dir
 
 
-# Chapters that render a study whose smoke run a test fixture (conftest.py) already makes in this
-# process: the chapter is given those records instead of training the study's networks again.
-SHARED_STUDY_RUNS = {"20_gan_detectors": ("mode_collapse_smoke", "mode-collapse")}
+# Chapters that render smoke runs a session fixture (conftest.py) already makes in this test process:
+# per chapter, (fixture, its folder of records, the results folder they go to). The chapter is given
+# those records instead of training the same networks again. Chapter 20 also renders experiment 2's
+# AnoGAN runs; chapter 9, run before it, leaves them in place, and sharing them again keeps chapter 20
+# cheap when it runs alone.
+SHARED_RUNS = {
+    "09_experiment2": [("pinned_smoke_runs", "", "exp2/smoke")],
+    "20_gan_detectors": [("mode_collapse_smoke", "mode-collapse/smoke", "mode-collapse/smoke"),
+                         ("pinned_smoke_runs", "", "exp2/smoke")],
+}
 
 
-def share_study_records(path, request):
-    """Copy the fixture's smoke records of the study ``path`` renders into the checkout's results
-    folder, where the chapter looks first (only files not there already)."""
-    if path.stem not in SHARED_STUDY_RUNS:
-        return
-    fixture, study = SHARED_STUDY_RUNS[path.stem]
-    source = request.getfixturevalue(fixture).folder / study / "smoke"
-    target = book.REPO_ROOT / "results" / study / "smoke"
-    target.mkdir(parents=True, exist_ok=True)
-    for record in source.glob("*.json*"):
-        if not (target / record.name).exists():
-            shutil.copy2(record, target / record.name)
+def shared_records(fixture_value, source: str, target: str):
+    """The record files of a shared fixture that belong in ``results/<target>``: all of the folder's,
+    or for the pinned smoke runs only experiment 2's grid (they also hold baselines and companions)."""
+    from adlip import experiments
+
+    folder = fixture_value.folder / source
+    if target != "exp2/smoke":
+        return sorted(folder.glob("*.json*"))
+    return [experiments.record_path(folder, config) for config in experiments.grid("exp2", "smoke", ["mnist"])]
+
+
+def share_runs(path, request):
+    """Copy the records shared with chapter ``path`` into the checkout's results folder, where the
+    chapter looks first (only files not there already)."""
+    for fixture, source, target in SHARED_RUNS.get(path.stem, []):
+        folder = book.REPO_ROOT / "results" / target
+        folder.mkdir(parents=True, exist_ok=True)
+        for record in shared_records(request.getfixturevalue(fixture), source, target):
+            if not (folder / record.name).exists():
+                shutil.copy2(record, folder / record.name)
+
+
+def test_the_pinned_smoke_runs_hold_experiment_2s_grid():
+    """What sharing them with chapters 9 and 20 relies on: the grid is a part of the pinned runs."""
+    from adlip import experiments
+
+    from conftest import smoke_record_generator
+
+    assert set(experiments.grid("exp2", "smoke", ["mnist"])) <= set(smoke_record_generator().configs())
 
 
 def test_the_saved_runs_are_clean_cifar10_smoke_records():
@@ -195,7 +219,7 @@ def test_chapter_executes_under_smoke_profile(path, executed_dir, data_problem, 
     results_dir = request.getfixturevalue("saving_results_dir") if saving else None
     parameters = dict(save_results=True, results_dir=str(results_dir)) if saving else {}
     before = set(results_dir.rglob("*.json*")) if saving else set()
-    share_study_records(path, request)
+    share_runs(path, request)
     try:
         timings = book.execute_notebooks("smoke", names=[path.stem], out_dir=executed_dir,
                                          parameters=parameters)

@@ -2,7 +2,8 @@
 
 ``tests/golden/smoke_records/`` holds one file per platform (the CPU's vector instruction sets and
 the numeric stack's versions), each made at the commit its ``made_at`` names, from before the package
-was restructured. Each run here goes through the same sweep path (one single-threaded worker).
+was restructured. Each run here goes through the same sweep path (one single-threaded worker), once
+per session (the ``pinned_smoke_runs`` fixture, whose experiment-2 runs the chapters reuse).
 
 - On a platform that has a file, the ROC-AUC, Lipschitz bounds, training history and budget must be
   bitwise the pinned ones: the same code on the same kind of CPU gives the same bits.
@@ -16,13 +17,14 @@ was restructured. Each run here goes through the same sweep path (one single-thr
 A change that is meant to move the numbers regenerates the files with
 ``tests/golden/make_smoke_records.py`` and says why in its commit.
 """
-import importlib.util
 import json
 import math
 import os
 from pathlib import Path
 
 import pytest
+
+from conftest import smoke_record_generator
 
 GOLDEN = Path(__file__).parent / "golden"
 RTOL = 1e-2
@@ -31,13 +33,6 @@ EXACT_FIELDS = ("epochs", "budget", "n_train", "n_test", "collapsed", "data_fing
 
 needs_mnist = pytest.mark.skipif(
     not os.environ.get("ADLIP_DATA_DIR"), reason="set ADLIP_DATA_DIR to a folder with mnist.npz")
-
-
-def _generator():
-    spec = importlib.util.spec_from_file_location("make_smoke_records", GOLDEN / "make_smoke_records.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _pinned_sets() -> dict:
@@ -74,7 +69,7 @@ def test_the_tolerance_tells_platform_noise_from_a_changed_result():
 
 
 def test_every_platform_file_pins_the_same_runs():
-    generator = _generator()
+    generator = smoke_record_generator()
     expected = sorted(c.run_id for c in generator.configs())
     sets = _pinned_sets()
     assert sets, "no pinned records in tests/golden/smoke_records/"
@@ -87,10 +82,10 @@ def test_every_platform_file_pins_the_same_runs():
 
 
 @needs_mnist
-def test_every_algorithm_gives_the_pinned_smoke_record(tmp_path):
-    generator = _generator()
+def test_every_algorithm_gives_the_pinned_smoke_record(pinned_smoke_runs):
+    generator = pinned_smoke_runs.generator
     sets = _pinned_sets()
-    found = generator.smoke_records(tmp_path)
+    found = pinned_smoke_runs.found
     here = generator.platform_id(generator.platform())
     if here in sets:
         changed = moved(found, sets[here], generator.COMPARED_FIELDS, same_bits=True)
