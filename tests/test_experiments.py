@@ -686,3 +686,34 @@ def test_the_unpretrained_grid_is_exp1s_deep_svdds_without_pretraining():
         differing = {k for k, v in made.get_params().items() if pretrained_made.get_params()[k] != v}
         assert differing == {"pretrain"}
         assert config.run_id != pretrained.run_id
+
+
+def _finished(config, seconds: float) -> dict:
+    """A finished record of ``config`` that took ``seconds`` in all (training, scoring, the bound)."""
+    return dict(run_id=config.run_id, status="ok", profile=config.profile, dataset=config.dataset,
+                algorithm=config.algorithm, lipschitz=config.lipschitz, train_seconds=seconds,
+                score_seconds=0.0, lip_seconds=0.0, machine="x86_64", threads={"cpu_count": 2})
+
+
+def test_progress_counts_each_seed_and_prices_the_first_unfinished_one():
+    configs = experiments.grid("exp2", "full", ["mnist"])
+    seed0 = [c for c in configs if c.seed == 0]
+    anogan = [c for c in seed0 if c.algorithm == "anogan"]
+    records = [_finished(c, 3600.0) for c in seed0 if c.algorithm != "anogan"] + [_finished(anogan[0], 7200.0)]
+    text = experiments.progress(records, "exp2", "full", ["mnist"])
+    assert text.startswith(f"{len(records)} of {len(configs)} runs of exp2 at profile full (mnist) are complete")
+    assert f"seed 0: {len(records)} of {len(seed0)}; seed 1: 0 of {len(seed0)}" in text
+    # the standard AnoGAN runs are priced at the one finished standard AnoGAN, the Lipschitz ones at nothing
+    standard_missing = sum(1 for c in anogan[1:] if c.lipschitz is None)
+    assert f"Seed 0's {len(anogan) - 1} missing runs need about {2 * standard_missing} h" in text
+    assert f"({len(anogan) - 1 - standard_missing} of them of a kind not yet timed, not counted)" in text
+
+
+def test_progress_of_a_complete_or_untimed_grid():
+    configs = experiments.grid("baselines", "full", ["mnist"])
+    done = experiments.progress([_finished(c, 1.0) for c in configs], "baselines", "full", ["mnist"])
+    assert done.endswith("seed 2: 30 of 30).") and "need about" not in done
+    assert experiments.progress([], "exp2", "full", ["mnist"]) == \
+        "0 of 240 runs of exp2 at profile full (mnist) are complete (seed 0: 0 of 80; seed 1: 0 of 80; seed 2: 0 of 80)."
+    untimed = experiments.progress([_finished(c, 1.0) for c in configs[:1]], "exp1", "full", ["mnist"])
+    assert "Seed 0 misses" in untimed and "of kinds no finished record here has timed" in untimed
