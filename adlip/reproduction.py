@@ -6,6 +6,8 @@ compares like with like: for each algorithm and model (standard, Lipschitz) it a
 over the classes that have a record and the thesis's over exactly those classes, and gives the
 difference and the goal it is held to (the issue tracker's: within 2 points for the standard
 detectors and 3 for the Lipschitz DCAE and Deep SVDDs; AnoGAN within the thesis's seed spread).
+:func:`off_cells` goes down to single classes: the cells further from the thesis than its own seeds
+spread, with our seeds' spread beside them where we have several.
 """
 from __future__ import annotations
 
@@ -123,3 +125,71 @@ def claims_table(records, dataset: str = "mnist", profile=None) -> Table:
                  "AUC cost = mean standard ROC-AUC minus mean Lipschitz ROC-AUC (positive: the constraint costs "
                  "accuracy); bounds are the random-pair lower bounds, averaged over the classes; robustness "
                  "ratio = mean standard bound / mean Lipschitz bound (above 1: the Lipschitz model is smoother).")
+
+
+# A cell counts as off the thesis when it is further than this many of the thesis's seed standard
+# deviations from its mean, and at least SPREAD_FLOOR points (the thesis prints 0.0 for some cells).
+SPREADS = 2.0
+SPREAD_FLOOR = 1.0
+
+
+def _class_stats(records, dataset: str, profile=None) -> dict:
+    """``(algorithm, lipschitz) -> {normal class: AUCStats}`` (our mean, std over seeds, seeds)."""
+    return _per_class(aggregate_auc(select_records(records, "exp2", profile)), dataset, lambda c: c)
+
+
+def off_cells(records, dataset: str = "mnist", profile=None) -> list:
+    """The per-class cells further from the thesis than its own seeds spread.
+
+    One dict per such cell: algorithm, lipschitz, class, ours (mean, percent), our_std (None for one
+    seed), seeds (ours), thesis (mean), thesis_std, difference and allowed (the distance that would
+    have counted as within: ``SPREADS`` thesis standard deviations, at least ``SPREAD_FLOOR``).
+    """
+    cells = []
+    for (algorithm, lipschitz), by_class in sorted(_class_stats(records, dataset, profile).items()):
+        for normal_class, ours in sorted(by_class.items()):
+            thesis = ref.thesis_auc("exp2", dataset, algorithm, lipschitz, normal_class)
+            if thesis is None:
+                continue
+            allowed = max(SPREADS * (thesis.std or 0.0), SPREAD_FLOOR)
+            difference = ours.mean - thesis.mean
+            if abs(difference) > allowed:
+                cells.append(dict(algorithm=algorithm, lipschitz=lipschitz, normal_class=normal_class,
+                                  ours=ours.mean, our_std=ours.std, seeds=ours.n, thesis=thesis.mean,
+                                  thesis_std=thesis.std, difference=difference, allowed=allowed))
+    return cells
+
+
+def _cell_name(cell) -> str:
+    return f"{label(cell['algorithm'])} {'Lipschitz' if cell['lipschitz'] else 'standard'}, class {cell['normal_class']}"
+
+
+def off_cells_statement(records, dataset: str = "mnist", profile=None) -> str:
+    """Markdown: which cells are off the thesis beyond its seed spread, and what our own seeds say.
+
+    Where a cell has several seeds of ours, their spread is the measured yardstick: a difference
+    within twice our own standard deviation is what a rerun with other seeds moves by. Cells with
+    one seed can only be listed.
+    """
+    compared = sum(1 for by_class in _class_stats(records, dataset, profile).values() for c in by_class)
+    cells = off_cells(records, dataset, profile)
+    if not compared:
+        return "No records to compare per class yet."
+    head = (f"{len(cells)} of {compared} per-class cells lie further from the thesis than {SPREADS:g} of its "
+            f"seed standard deviations (at least {SPREAD_FLOOR:g} point)")
+    if not cells:
+        return head + "."
+    seeded = [c for c in cells if c["our_std"] is not None]
+    single = [c for c in cells if c["our_std"] is None]
+    lines = [head + ":"]
+    for cell in seeded:
+        ours_spread = SPREADS * cell["our_std"]
+        verdict = ("within" if abs(cell["difference"]) <= ours_spread else "beyond")
+        lines.append(f"* {_cell_name(cell)}: {cell['ours']:.1f} ± {cell['our_std']:.1f} over {cell['seeds']} seeds "
+                     f"against {cell['thesis']:.1f} ± {cell['thesis_std'] or 0:.1f} ({cell['difference']:+.1f}); "
+                     f"{verdict} {SPREADS:g} of our own standard deviations ({ours_spread:.1f}).")
+    if single:
+        lines.append("* One seed so far, so no spread of ours to measure against: "
+                     + "; ".join(f"{_cell_name(c)} {c['difference']:+.1f}"
+                                 for c in sorted(single, key=lambda c: -abs(c["difference"]))) + ".")
+    return "\n".join(lines)

@@ -45,3 +45,33 @@ def test_claims_compare_cost_and_ratio_on_the_classes_both_models_ran():
                    - ref.thesis_auc("exp2", "mnist", "dcae", True, 0).mean)
     assert row["thesis"]["cost"] == pytest.approx(thesis_cost)
     assert reproduction.claims_table(records, "mnist").rows[0][2] == "+5.0"
+
+
+def test_a_cell_is_off_only_beyond_twice_the_thesis_spread_and_a_point():
+    thesis = ref.thesis_auc("exp2", "mnist", "dcae", False, 2)   # 89.1 +- 0.5: allowed 1.0
+    allowed = max(2 * thesis.std, 1.0)
+    near = fake_record(algorithm="dcae", normal_class=2, auc=(thesis.mean + allowed - 0.1) / 100)
+    far = fake_record(algorithm="dcae", normal_class=2, auc=(thesis.mean - allowed - 0.1) / 100)
+    assert reproduction.off_cells([near], "mnist") == []
+    (cell,) = reproduction.off_cells([far], "mnist")
+    assert (cell["normal_class"], cell["seeds"], cell["our_std"]) == (2, 1, None)
+    assert cell["difference"] == pytest.approx(-allowed - 0.1) and cell["allowed"] == pytest.approx(allowed)
+    text = reproduction.off_cells_statement([far], "mnist")
+    assert text.startswith("1 of 1 per-class cells")
+    assert "One seed so far" in text and "DCAE standard, class 2 -" in text
+    assert reproduction.off_cells_statement([near], "mnist").startswith("0 of 1 per-class cells")
+
+
+def test_our_own_seeds_say_whether_an_off_cell_is_within_their_spread():
+    thesis = ref.thesis_auc("exp2", "mnist", "dcae", False, 3).mean   # 91.1 +- 0.5
+    wide = [fake_record(algorithm="dcae", normal_class=3, seed=s, auc=(thesis - 5 + d) / 100)
+            for s, d in enumerate((-6.0, 0.0, 6.0))]                   # mean -5, std 4.9: within 9.8
+    narrow = [fake_record(algorithm="dcae", normal_class=4, seed=s, auc=(ref.thesis_auc(
+        "exp2", "mnist", "dcae", False, 4).mean - 5 + d) / 100) for s, d in enumerate((-0.5, 0.0, 0.5))]
+    text = reproduction.off_cells_statement(wide + narrow, "mnist")
+    assert text.startswith("2 of 2 per-class cells")
+    assert "DCAE standard, class 3" in text and "over 3 seeds" in text
+    line3 = next(line for line in text.splitlines() if "class 3" in line)
+    line4 = next(line for line in text.splitlines() if "class 4" in line)
+    assert "; within 2 of our own" in line3 and "; beyond 2 of our own" in line4
+    assert reproduction.off_cells_statement([], "mnist") == "No records to compare per class yet."
