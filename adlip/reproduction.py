@@ -28,9 +28,15 @@ def _per_class(stats: dict, dataset: str, value) -> dict:
     return cells
 
 
+def _class_stats(records, dataset: str, profile=None) -> dict:
+    """``(algorithm, lipschitz) -> {normal class: AUCStats}`` (our mean, std over seeds, seeds)."""
+    return _per_class(aggregate_auc(select_records(records, "exp2", profile)), dataset, lambda c: c)
+
+
 def class_means(records, dataset: str = "mnist", profile=None) -> dict:
     """``(algorithm, lipschitz) -> {normal class: our mean ROC-AUC in percent over seeds}``."""
-    return _per_class(aggregate_auc(select_records(records, "exp2", profile)), dataset, lambda c: c.mean)
+    return {key: {normal_class: cell.mean for normal_class, cell in by_class.items()}
+            for key, by_class in _class_stats(records, dataset, profile).items()}
 
 
 def reproduction_rows(records, dataset: str = "mnist", profile=None) -> list:
@@ -131,11 +137,6 @@ def claims_table(records, dataset: str = "mnist", profile=None) -> Table:
 # deviations from its mean, and at least SPREAD_FLOOR points (the thesis prints 0.0 for some cells).
 SPREADS = 2.0
 SPREAD_FLOOR = 1.0
-
-
-def _class_stats(records, dataset: str, profile=None) -> dict:
-    """``(algorithm, lipschitz) -> {normal class: AUCStats}`` (our mean, std over seeds, seeds)."""
-    return _per_class(aggregate_auc(select_records(records, "exp2", profile)), dataset, lambda c: c)
 
 
 def off_cells(records, dataset: str = "mnist", profile=None) -> list:

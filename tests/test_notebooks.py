@@ -89,31 +89,33 @@ def saving_results_dir(tmp_path_factory):
 # those records instead of training the same networks again. Chapter 20 also renders experiment 2's
 # AnoGAN runs; chapter 9, run before it, leaves them in place, and sharing them again keeps chapter 20
 # cheap when it runs alone.
-SHARED_RUNS = {
-    "09_experiment2": [("pinned_smoke_runs", "", "exp2/smoke")],
-    "20_gan_detectors": [("mode_collapse_smoke", "mode-collapse/smoke", "mode-collapse/smoke"),
-                         ("pinned_smoke_runs", "", "exp2/smoke")],
-}
+def all_records_in(source: str):
+    """A selector of every record file in a fixture's ``source`` folder."""
+    return lambda folder: sorted((folder / source).glob("*.json*"))
 
 
-def shared_records(fixture_value, source: str, target: str):
-    """The record files of a shared fixture that belong in ``results/<target>``: all of the folder's,
-    or for the pinned smoke runs only experiment 2's grid (they also hold baselines and companions)."""
+def experiment2_smoke_grid(folder):
+    """Experiment 2's smoke grid out of the pinned smoke runs (which also hold baselines and companions)."""
     from adlip import experiments
 
-    folder = fixture_value.folder / source
-    if target != "exp2/smoke":
-        return sorted(folder.glob("*.json*"))
     return [experiments.record_path(folder, config) for config in experiments.grid("exp2", "smoke", ["mnist"])]
+
+
+# chapter -> (session fixture whose .folder holds the records, selector of files, results/<target>)
+SHARED_RUNS = {
+    "09_experiment2": [("pinned_smoke_runs", experiment2_smoke_grid, "exp2/smoke")],
+    "20_gan_detectors": [("mode_collapse_smoke", all_records_in("mode-collapse/smoke"), "mode-collapse/smoke"),
+                         ("pinned_smoke_runs", experiment2_smoke_grid, "exp2/smoke")],
+}
 
 
 def share_runs(path, request):
     """Copy the records shared with chapter ``path`` into the checkout's results folder, where the
     chapter looks first (only files not there already)."""
-    for fixture, source, target in SHARED_RUNS.get(path.stem, []):
+    for fixture, select, target in SHARED_RUNS.get(path.stem, []):
         folder = book.REPO_ROOT / "results" / target
         folder.mkdir(parents=True, exist_ok=True)
-        for record in shared_records(request.getfixturevalue(fixture), source, target):
+        for record in select(request.getfixturevalue(fixture).folder):
             if not (folder / record.name).exists():
                 shutil.copy2(record, folder / record.name)
 
