@@ -84,11 +84,6 @@ def saving_results_dir(tmp_path_factory):
     return results_dir
 
 
-# Chapters that render smoke runs a session fixture (conftest.py) already makes in this test process:
-# per chapter, (fixture, its folder of records, the results folder they go to). The chapter is given
-# those records instead of training the same networks again. Chapter 20 also renders experiment 2's
-# AnoGAN runs; chapter 9, run before it, leaves them in place, and sharing them again keeps chapter 20
-# cheap when it runs alone.
 def all_records_in(source: str):
     """A selector of every record file in a fixture's ``source`` folder."""
     return lambda folder: sorted((folder / source).glob("*.json*"))
@@ -101,7 +96,11 @@ def experiment2_smoke_grid(folder):
     return [experiments.record_path(folder, config) for config in experiments.grid("exp2", "smoke", ["mnist"])]
 
 
-# chapter -> (session fixture whose .folder holds the records, selector of files, results/<target>)
+# Chapters that render smoke runs a session fixture (conftest.py) already makes in this test process:
+# per chapter, (fixture, a selector of record files in the fixture's folder, the results folder they
+# go to). The chapter is given those records instead of training the same networks again. Chapter 20
+# also renders experiment 2's AnoGAN runs; chapter 9, run before it, leaves them in place, and sharing
+# them again keeps chapter 20 cheap when it runs alone.
 SHARED_RUNS = {
     "09_experiment2": [("pinned_smoke_runs", experiment2_smoke_grid, "exp2/smoke")],
     "20_gan_detectors": [("mode_collapse_smoke", all_records_in("mode-collapse/smoke"), "mode-collapse/smoke"),
