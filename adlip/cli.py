@@ -288,14 +288,16 @@ def _sweep(args) -> int:
 
 def _estimate(args, todo):
     """Price the runs ``todo`` by the records finished in ``--out`` and the committed ones at the same
-    profile (both experiments train the same runs, with other constants)."""
+    profile (both experiments train the same runs, with other constants), preferring those made
+    on this processor."""
     from adlip.estimates import expected_seconds
+    from adlip.records import cpu
 
     finished = experiments.load_records(args.out) if args.out.is_dir() else []
     committed = [r for experiment in ("exp1", "exp2")
                  for r in experiments.committed_records(experiment, args.profile)]
     by_run = {r.get("run_id"): r for r in committed + finished}
-    return expected_seconds(todo, list(by_run.values()))
+    return expected_seconds(todo, list(by_run.values()), processor=cpu())
 
 
 def _matching_specs(specs, patterns) -> list:

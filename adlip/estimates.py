@@ -5,6 +5,10 @@ worker). Before a long sweep, :func:`expected_seconds` prices the runs still to 
 of the finished runs of the same kind (profile, data set, algorithm, standard or Lipschitz), so
 ``adlip sweep --dry-run`` can say how many hours the rest of a grid is on the machine that made
 those records. A kind with no finished run is counted, not guessed.
+
+Run times differ several-fold between processors (an AVX-512 CPU trains these networks in well
+under the time of an AVX2 one), so when the records of a kind include some made on the processor
+that asks, only those price it.
 """
 from __future__ import annotations
 
@@ -23,9 +27,19 @@ def run_seconds(record: dict) -> float | None:
 
 
 def machine(record: dict) -> str:
-    """The kind of machine a record was made on, e.g. "x86_64, 2 cores"."""
+    """The kind of machine a record was made on, e.g. "x86_64 (AMD EPYC, avx512_bf16), 2 cores"."""
     cores = (record.get("threads") or {}).get("cpu_count")
-    return f"{record.get('machine', 'unknown')}" + (f", {cores} cores" if cores else "")
+    processor = record.get("cpu") or {}
+    about = [part for part in (processor.get("model"), (processor.get("features") or [None])[-1]) if part]
+    return (f"{record.get('machine', 'unknown')}" + (f" ({', '.join(about)})" if about else "")
+            + (f", {cores} cores" if cores else ""))
+
+
+def same_processor(record: dict, processor: dict | None) -> bool:
+    """Whether ``record`` was made on a processor of the model and vector features of ``processor``."""
+    made_on = record.get("cpu") or {}
+    return bool(processor) and made_on.get("model") == processor.get("model") \
+        and made_on.get("features") == processor.get("features")
 
 
 def kind(run) -> tuple:
@@ -59,16 +73,22 @@ class Estimate:
         return text
 
 
-def expected_seconds(configs, records) -> Estimate:
-    """Price ``configs`` (run configurations) at the median time of ``records`` of the same kind."""
-    times = defaultdict(list)
-    machines = set()
+def expected_seconds(configs, records, processor: dict | None = None) -> Estimate:
+    """Price ``configs`` (run configurations) at the median time of ``records`` of the same kind.
+
+    ``processor`` (as :func:`adlip.records.cpu` gives it) is the one the runs will be made on: a kind
+    with finished records from that processor is priced by those alone, any other kind by all its
+    records.
+    """
+    finished = defaultdict(list)
     for record in records:
-        seconds = run_seconds(record)
-        if seconds is not None:
-            times[kind(record)].append(seconds)
-            machines.add(machine(record))
-    medians = {key: statistics.median(values) for key, values in times.items()}
+        if run_seconds(record) is not None:
+            finished[kind(record)].append(record)
+    for key, group in finished.items():
+        here = [record for record in group if same_processor(record, processor)]
+        finished[key] = here or group
+    medians = {key: statistics.median(run_seconds(r) for r in group) for key, group in finished.items()}
     priced = [medians[kind(c)] for c in configs if kind(c) in medians]
     return Estimate(seconds=float(sum(priced)), priced=len(priced), unpriced=len(configs) - len(priced),
-                    basis=sum(len(v) for v in times.values()), machines=tuple(sorted(machines)))
+                    basis=sum(len(group) for group in finished.values()),
+                    machines=tuple(sorted({machine(r) for group in finished.values() for r in group})))

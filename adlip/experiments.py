@@ -240,9 +240,11 @@ def progress(records, experiment: str, profile: str, datasets=None) -> str:
 
     For example "62 of 240 runs of exp2 at profile full (mnist) are complete (seed 0: 62 of 80;
     seed 1: 0 of 80; seed 2: 0 of 80). Seed 0's 18 missing runs need about 50 h of one core, ...".
-    The cost is priced by :func:`adlip.estimates.expected_seconds` from the finished records.
+    The cost is priced by :func:`adlip.estimates.expected_seconds` from the finished records, by
+    those made on this processor where a kind has any.
     """
     from adlip.estimates import expected_seconds
+    from adlip.records import cpu
 
     configs = grid(experiment, profile, datasets)
     done = {r.get("run_id") for r in records if r.get("status") == "ok"}
@@ -259,11 +261,12 @@ def progress(records, experiment: str, profile: str, datasets=None) -> str:
     if unfinished is None or not done:
         return text
     missing = [c for c in per_seed[unfinished] if c.run_id not in done]
-    estimate = expected_seconds(missing, records)
+    estimate = expected_seconds(missing, records, processor=cpu())
     if not estimate.priced:
         return text + f" Seed {unfinished} misses {len(missing)} runs, of kinds no finished record here has timed."
     text += (f" Seed {unfinished}'s {len(missing)} missing runs need about {estimate.seconds / 3600:.0f} h "
-             "of one core at the median time of the finished runs of the same kind")
+             "of one core at the median time of the finished runs of the same kind (this processor's "
+             "own runs, where there are any)")
     return text + (f" ({estimate.unpriced} of them of a kind not yet timed, not counted)." if estimate.unpriced
                    else ".")
 

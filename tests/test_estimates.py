@@ -37,6 +37,23 @@ def test_runs_are_priced_at_the_median_of_their_kind():
     assert estimate.machines == ("x86_64, 2 cores",)
 
 
+AVX2 = {"model": "Intel Xeon", "features": ["sse4_2", "avx", "fma", "avx2"]}
+AVX512 = {"model": "AMD EPYC", "features": ["sse4_2", "avx", "fma", "avx2", "avx512f", "avx512_bf16"]}
+
+
+def test_a_kind_this_processor_has_timed_is_priced_by_its_own_runs_only():
+    records = ([dict(record(seconds=(s, 0, 0)), cpu=AVX2) for s in (4000.0, 4200.0)]
+               + [dict(record(seconds=(1000.0, 0, 0)), cpu=AVX512)]
+               + [dict(record("anogan", seconds=(3000.0, 0, 0)), cpu=AVX2)])
+    configs = [config(normal_class=1), config("anogan")]
+    here = expected_seconds(configs, records, processor=AVX512)
+    assert here.seconds == 1000.0 + 3000.0        # dcae from the EPYC's run, anogan from the only one there is
+    assert here.basis == 2
+    assert here.machines == ("x86_64 (AMD EPYC, avx512_bf16), 2 cores", "x86_64 (Intel Xeon, avx2), 2 cores")
+    assert expected_seconds(configs, records).seconds == 4000.0 + 3000.0    # median of all three dcae runs
+    assert expected_seconds(configs, records, processor=dict(AVX512, model="other")).seconds == 7000.0
+
+
 def test_a_kind_without_a_finished_run_is_counted_not_guessed():
     estimate = expected_seconds([config(), config("anogan")], [record(), record("anogan", status="failed")])
     assert (estimate.priced, estimate.unpriced) == (1, 1)
