@@ -56,7 +56,7 @@ class Estimate:
     priced: int               # runs priced
     unpriced: int             # runs of a kind no finished record measured
     basis: int                # finished records the medians come from
-    machines: tuple           # where those records were made (the records' ``machine`` field)
+    machines: tuple           # where those records were made (see :func:`machine`)
 
     def describe(self, workers: int = 1) -> str:
         """One sentence: hours of one worker, hours with ``workers`` in parallel, and its basis."""
@@ -87,8 +87,9 @@ def expected_seconds(configs, records, processor: dict | None = None) -> Estimat
     for key, group in finished.items():
         here = [record for record in group if same_processor(record, processor)]
         finished[key] = here or group
-    medians = {key: statistics.median(run_seconds(r) for r in group) for key, group in finished.items()}
+    used = {kind(c) for c in configs} & set(finished)
+    medians = {key: statistics.median(run_seconds(r) for r in finished[key]) for key in used}
     priced = [medians[kind(c)] for c in configs if kind(c) in medians]
     return Estimate(seconds=float(sum(priced)), priced=len(priced), unpriced=len(configs) - len(priced),
-                    basis=sum(len(group) for group in finished.values()),
-                    machines=tuple(sorted({machine(r) for group in finished.values() for r in group})))
+                    basis=sum(len(finished[key]) for key in used),
+                    machines=tuple(sorted({machine(r) for key in used for r in finished[key]})))

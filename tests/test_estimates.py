@@ -44,7 +44,8 @@ AVX512 = {"model": "AMD EPYC", "features": ["sse4_2", "avx", "fma", "avx2", "avx
 def test_a_kind_this_processor_has_timed_is_priced_by_its_own_runs_only():
     records = ([dict(record(seconds=(s, 0, 0)), cpu=AVX2) for s in (4000.0, 4200.0)]
                + [dict(record(seconds=(1000.0, 0, 0)), cpu=AVX512)]
-               + [dict(record("anogan", seconds=(3000.0, 0, 0)), cpu=AVX2)])
+               + [dict(record("anogan", seconds=(3000.0, 0, 0)), cpu=AVX2)]
+               + [dict(record(lipschitz=2.0), cpu=AVX512)])       # a kind not asked for: not in the basis
     configs = [config(normal_class=1), config("anogan")]
     here = expected_seconds(configs, records, processor=AVX512)
     assert here.seconds == 1000.0 + 3000.0        # dcae from the EPYC's run, anogan from the only one there is
