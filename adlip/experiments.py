@@ -235,13 +235,15 @@ def gan_records(profile: str, results_dir="results", run=None, workers: int = 0,
             + comparison)
 
 
-def progress(records, experiment: str, profile: str, datasets=None) -> str:
+def progress(records, experiment: str, profile: str, datasets=None, timed=()) -> str:
     """How much of a grid its records cover, per seed, and what the first unfinished seed still costs.
 
     For example "62 of 240 runs of exp2 at profile full (mnist) are complete (seed 0: 62 of 80;
     seed 1: 0 of 80; seed 2: 0 of 80). Seed 0's 18 missing runs need about 50 h of one core, ...".
     The cost is priced by :func:`adlip.estimates.expected_seconds` from the finished records, by
-    those made on this processor where a kind has any.
+    those made on this processor where a kind has any; ``timed`` adds records of other grids that
+    train the same kinds of run (experiment 1's AnoGAN is experiment 2's at other constants), to
+    price by but not to count.
     """
     from adlip.estimates import expected_seconds
     from adlip.records import cpu
@@ -261,7 +263,7 @@ def progress(records, experiment: str, profile: str, datasets=None) -> str:
     if unfinished is None or not done:
         return text
     missing = [c for c in per_seed[unfinished] if c.run_id not in done]
-    estimate = expected_seconds(missing, records, processor=cpu())
+    estimate = expected_seconds(missing, list(records) + list(timed), processor=cpu())
     if not estimate.priced:
         return text + f" Seed {unfinished} misses {len(missing)} runs, of kinds no finished record here has timed."
     text += (f" Seed {unfinished}'s {len(missing)} missing runs need about {estimate.seconds / 3600:.0f} h "

@@ -157,8 +157,9 @@ display(Markdown("**The thesis's choice, recomputed.** " + ("; ".join(mismatches
 
 # %%
 full = experiments.committed_records("exp1", "full", results_dir, datasets=["mnist"])
+same_kinds = experiments.committed_records("exp2", "full", results_dir, datasets=["mnist"])
 display(Markdown(f"**Budget.** {tables.budget_caption(full)}  \n"
-                 f"{experiments.progress(full, 'exp1', 'full', ['mnist'])}"))
+                 f"{experiments.progress(full, 'exp1', 'full', ['mnist'], timed=same_kinds)}"))
 if full:
     display(tables.exp1_auc_table(full, datasets=["mnist"]))
     display(tables.exp1_bound_table(full, datasets=["mnist"]))

@@ -717,3 +717,14 @@ def test_progress_of_a_complete_or_untimed_grid():
         "0 of 240 runs of exp2 at profile full (mnist) are complete (seed 0: 0 of 80; seed 1: 0 of 80; seed 2: 0 of 80)."
     untimed = experiments.progress([_finished(c, 1.0) for c in configs[:1]], "exp1", "full", ["mnist"])
     assert "Seed 0 misses" in untimed and "of kinds no finished record here has timed" in untimed
+
+
+def test_progress_prices_by_another_grids_runs_of_the_same_kind_without_counting_them():
+    exp1 = [c for c in experiments.grid("exp1", "full", ["mnist"]) if c.seed == 0]
+    exp2_anogan = [c for c in experiments.grid("exp2", "full", ["mnist"]) if c.algorithm == "anogan" and c.seed == 0]
+    done = [_finished(c, 3600.0) for c in exp1 if c.algorithm != "anogan"]
+    timed = [_finished(c, 1800.0) for c in exp2_anogan if c.lipschitz is not None][:3]
+    text = experiments.progress(done, "exp1", "full", ["mnist"], timed=timed)
+    missing = len(exp1) - len(done)
+    assert text.startswith(f"{len(done)} of ")
+    assert f"Seed 0's {missing} missing runs need about {missing * 0.5:.0f} h" in text
