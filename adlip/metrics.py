@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from adlip.checks import check_number
+from adlip.checks import check_integer, check_number
 
 
 def check_binary_labels(y_true, scores):
@@ -44,6 +44,24 @@ def roc_auc(y_true, scores) -> float:
 
     y_true, scores = _check_labels_scores(y_true, scores)
     return float(roc_auc_score(y_true, scores))
+
+
+def auc_standard_error(auc: float, n_anomalous: int, n_normal: int) -> float:
+    """The standard error of a ROC-AUC measured on ``n_anomalous`` + ``n_normal`` test examples.
+
+    Hanley and McNeil's (1982) approximation, which models the two score distributions as
+    exponential: ``Q1 = A / (2 - A)``, ``Q2 = 2 A^2 / (1 + A)`` and
+    ``var = (A (1 - A) + (n_a - 1)(Q1 - A^2) + (n_n - 1)(Q2 - A^2)) / (n_a n_n)``. It says how far the
+    same detector's ROC-AUC moves between random test sets of that size: about 2.4 points at an AUC
+    of 0.7 on 900 anomalies and 100 normal images, which is what AnoGAN's 1000-image subset of MNIST
+    holds. ``auc`` is a fraction in [0, 1].
+    """
+    a = check_number("auc", auc, low=0.0, high=1.0, what="a ROC-AUC as a fraction in [0, 1]")
+    n_a = check_integer("n_anomalous", n_anomalous, 1)
+    n_n = check_integer("n_normal", n_normal, 1)
+    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+    variance = (a * (1 - a) + (n_a - 1) * (q1 - a * a) + (n_n - 1) * (q2 - a * a)) / (n_a * n_n)
+    return float(np.sqrt(max(variance, 0.0)))
 
 
 def as_numpy_function(f, batch_size: int = 512):

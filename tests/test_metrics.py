@@ -33,6 +33,29 @@ def test_roc_auc_bad_input(labels, scores, complaint):
         metrics.roc_auc(labels, scores)
 
 
+def test_auc_standard_error_matches_the_spread_over_redrawn_test_sets():
+    # 900 anomalies and 100 normal images, as in AnoGAN's 1000-image subset of MNIST; exponential
+    # scores, the model Hanley and McNeil's formula assumes, with a rate ratio giving an AUC of 0.7
+    rng = np.random.default_rng(0)
+    rate = 0.7 / 0.3                                    # P(anomalous score > normal score) = rate / (1 + rate)
+    aucs = [roc_auc_score(np.r_[np.ones(900), np.zeros(100)],
+                          np.r_[rng.exponential(rate, 900), rng.exponential(1.0, 100)]) for _ in range(400)]
+    predicted = metrics.auc_standard_error(0.7, 900, 100)
+    assert np.mean(aucs) == pytest.approx(0.7, abs=0.005)
+    assert np.std(aucs) == pytest.approx(predicted, rel=0.15)
+    assert 0.02 < predicted < 0.03                      # about 2.4 points of ROC-AUC
+    assert metrics.auc_standard_error(0.7, 9000, 1000) == pytest.approx(predicted / 10 ** 0.5, rel=0.01)
+    assert metrics.auc_standard_error(1.0, 900, 100) == 0.0
+
+
+@pytest.mark.parametrize("auc, n_anomalous, n_normal, complaint", [
+    (70, 900, 100, "auc must be a ROC-AUC as a fraction"), (0.7, 0, 100, "n_anomalous must be an integer >= 1"),
+    (0.7, 900, 10.5, "n_normal must be an integer >= 1")])
+def test_auc_standard_error_rejects_bad_input(auc, n_anomalous, n_normal, complaint):
+    with pytest.raises(ValueError, match=complaint):
+        metrics.auc_standard_error(auc, n_anomalous, n_normal)
+
+
 def test_random_pairs_never_exceed_the_spectral_norm_and_approach_it_in_low_dimension():
     matrix, norm = linear_map(rows=2, cols=2)
     x = np.random.default_rng(1).standard_normal((1000, 2))

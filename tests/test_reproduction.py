@@ -75,3 +75,28 @@ def test_our_own_seeds_say_whether_an_off_cell_is_within_their_spread():
     line4 = next(line for line in text.splitlines() if "class 4" in line)
     assert "; within 2 of our own" in line3 and "; beyond 2 of our own" in line4
     assert reproduction.off_cells_statement([], "mnist") == "No records to compare per class yet."
+
+
+def test_a_test_subsets_sampling_error_widens_the_yardstick_and_the_whole_test_set_has_none():
+    assert reproduction.subset_auc_std(70.0, 10_000) == 0.0 and reproduction.subset_auc_std(70.0, None) == 0.0
+    at_1000 = reproduction.subset_auc_std(70.0, 1000)
+    assert 2.0 < at_1000 < 2.5                       # 2.4 points of standard error, shrunk by sqrt(0.9)
+    assert reproduction.subset_auc_std(70.0, 100) > 2.5 * at_1000
+    assert reproduction.subset_auc_std(99.0, 1000) < at_1000 / 3
+
+
+def test_anogan_cells_are_judged_with_both_sides_test_subsets():
+    thesis = ref.thesis_auc("exp2", "mnist", "anogan", False, 3)       # 78.7 +- 2.4, scored on 1000 images
+    seeds_only = 2 * thesis.std
+    beyond_seeds = fake_record(algorithm="anogan", normal_class=3, n_test=1000,
+                               auc=(thesis.mean - seeds_only - 1.0) / 100)
+    assert reproduction.off_cells([beyond_seeds], "mnist") == []       # within once the subsets count
+    far = dict(beyond_seeds, auc=(thesis.mean - 12.0) / 100)
+    (cell,) = reproduction.off_cells([far], "mnist")
+    both = (reproduction.subset_auc_std(thesis.mean - 12.0, 1000) ** 2
+            + reproduction.subset_auc_std(thesis.mean, 1000) ** 2) ** 0.5
+    assert cell["subset_std"] == pytest.approx(both)
+    assert cell["allowed"] == pytest.approx(2 * (thesis.std ** 2 + both ** 2) ** 0.5)
+    assert seeds_only + 1.0 < cell["allowed"] < 12.0
+    text = reproduction.off_cells_statement([far], "mnist")
+    assert "sampling error is added" in text and f"AnoGAN standard, class 3 -12.0 ({cell['allowed']:.1f})" in text
