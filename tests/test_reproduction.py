@@ -100,3 +100,22 @@ def test_anogan_cells_are_judged_with_both_sides_test_subsets():
     assert seeds_only + 1.0 < cell["allowed"] < 12.0
     text = reproduction.off_cells_statement([far], "mnist")
     assert "sampling error is added" in text and f"AnoGAN standard, class 3 -12.0 ({cell['allowed']:.1f})" in text
+
+
+def test_anogans_goal_is_twice_the_spread_of_a_class_mean_and_narrows_with_more_classes():
+    def records(classes, offset):
+        return [fake_record(algorithm="anogan", normal_class=c, n_test=1000,
+                            auc=(ref.thesis_auc("exp2", "mnist", "anogan", False, c).mean + offset) / 100)
+                for c in classes]
+
+    def rows(classes, offset):
+        return reproduction.reproduction_rows(records(classes, offset), "mnist")[0]
+
+    one, ten = rows([3], 0.0), rows(range(10), 0.0)
+    thesis3 = ref.thesis_auc("exp2", "mnist", "anogan", False, 3)
+    assert one["goal"] == pytest.approx(2 * reproduction.cell_spread("anogan", thesis3.mean, 1000, thesis3))
+    assert ten["goal"] < one["goal"] / 2                   # ten independent classes: about a third
+    assert reproduction._verdict(rows(range(10), -(ten["goal"] - 0.2))) == "within"
+    assert reproduction._verdict(rows(range(10), -(ten["goal"] + 0.2))) == "outside"
+    table = reproduction.reproduction_table(records([3], 0.0), "mnist")
+    assert table.rows[0][-2] == f"±{one['goal']:.1f}" and "for AnoGAN twice the standard deviation" in table.caption
