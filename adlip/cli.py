@@ -10,8 +10,10 @@ import sys
 from pathlib import Path
 
 from adlip import data, experiments
+from adlip.checks import check_integer
 from adlip.data import INPUT_SHAPES
 from adlip.profiles import PROFILES
+from adlip.runs import set_threads
 
 
 def _positive_float(text: str) -> float:
@@ -163,6 +165,9 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     named.add_argument("--workers", type=int, default=None, metavar="N",
                        help="for the thesis's experiments: runs in parallel, one process each (default: "
                             "one per core); other studies run one after another")
+    named.add_argument("--threads", type=int, default=None, metavar="T",
+                       help="TensorFlow threads of this process (default: TensorFlow's, all cores); records "
+                            "carry the count, and the same count gives the same bits")
     named.add_argument("--only", action="append", default=[], metavar="PATTERN",
                        help="run only the runs whose id matches this shell pattern (repeatable), e.g. "
                             "'*-K50-*'; two processes with disjoint patterns share a grid")
@@ -326,6 +331,7 @@ def _study(args) -> int:
         specs = _matching_specs(study.grid(args.profile), args.only)
         todo = study.missing(args.profile, args.results_dir, specs)
         workers, _ = experiments.parallelism(args.workers)
+        check_integer("--threads", args.threads, 1, allow_none=True, what="a positive integer")
         _refuse_dirty_code(args)
     except ValueError as error:
         return _usage_error(error)
@@ -334,6 +340,8 @@ def _study(args) -> int:
             print(getattr(spec, "run_id", spec))
         print(f"{len(todo)} of {len(study.grid(args.profile))} runs to do", file=sys.stderr)
         return 0
+    if args.threads:
+        set_threads(args.threads)
     try:
         study.run_missing(args.profile, args.results_dir, specs, workers=workers)
     except KeyboardInterrupt:

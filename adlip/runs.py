@@ -165,6 +165,15 @@ def resolved_budget(detector) -> dict:
     return budget
 
 
+def set_threads(threads: int) -> None:
+    """Run TensorFlow's ops on ``threads`` intra-op threads and one inter-op thread. Call it before
+    the first op: TensorFlow fixes its thread pools then."""
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+
+
 def compute_threads() -> dict | None:
     """TensorFlow's intra- and inter-op thread counts in this process (0: TensorFlow's default, all
     cores); None when the run did not use TensorFlow.

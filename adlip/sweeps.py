@@ -17,7 +17,7 @@ from pathlib import Path
 
 from adlip.profiles import PHASES, get_profile
 from adlip.records import REPO_ROOT, load_records, remove_stale_temporaries, write_record
-from adlip.runs import FURTHER_PHASES, PHASE_OF, RunConfig, failed_record, run_one
+from adlip.runs import FURTHER_PHASES, PHASE_OF, RunConfig, failed_record, run_one, set_threads
 
 
 @dataclass
@@ -270,10 +270,7 @@ def run_config_main(config_json: str, record: str, cache_dir=None) -> int:
     config = RunConfig.from_dict(json.loads(config_json))
     threads = int(os.environ.get("TF_NUM_INTRAOP_THREADS", "0"))
     if threads:
-        import tensorflow as tf
-
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
+        set_threads(threads)
     try:
         result = run_one(config, cache_dir=cache_dir)
     except Exception:

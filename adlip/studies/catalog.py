@@ -53,3 +53,5 @@ from adlip.studies.center_norm import CENTER_NORM  # noqa: E402
 register(CENTER_NORM)
 from adlip.studies.pretraining import PRETRAINING  # noqa: E402
 register(PRETRAINING)
+from adlip.studies.latent_search import LATENT_SEARCH  # noqa: E402
+register(LATENT_SEARCH)

@@ -1,0 +1,99 @@
+"""The latent-search study: variants scored on one trained AnoGAN, and its smoke grid end to end."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from adlip.detectors.anogan import AnoGAN
+from adlip.metrics import roc_auc
+from adlip.studies import catalog, latent_search
+from adlip.studies.latent_search import VARIANTS, LatentSearchBudget, SearchVariant, score_variant
+
+
+def disks(n, seed=0):
+    """``n`` MNIST-shaped images in [-1, 1]: a bright disk of random centre and radius on black."""
+    rng = np.random.default_rng(seed)
+    rows, cols = np.mgrid[0:28, 0:28]
+    centres = rng.uniform(9, 19, size=(n, 2))
+    radii = rng.uniform(4, 8, size=(n, 1, 1))
+    distance = np.hypot(rows[None] - centres[:, 0, None, None], cols[None] - centres[:, 1, None, None])
+    return (2.0 / (1.0 + np.exp(distance - radii)) - 1.0)[..., None].astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def fitted_and_test():
+    detector = AnoGAN(epochs_scale=1e-3, batch_size=32, latent_steps=4, search_batch_size=16, verbose=0, seed=0,
+                      train_score_size=8).fit(disks(64))
+    noise = np.random.default_rng(3).uniform(-1, 1, (10, 28, 28, 1)).astype(np.float32)
+    x = np.concatenate([disks(10, seed=1), noise])
+    return detector, x, np.r_[np.zeros(10, int), np.ones(10, int)]
+
+
+def test_the_adlip_variant_is_the_detectors_own_search(fitted_and_test):
+    detector, x, y = fitted_and_test
+    row = score_variant(detector, x, y, VARIANTS[0])
+    assert row["auc"] == roc_auc(y, detector.decision_function(x))
+    assert row["steps"] == detector.latent_steps
+
+
+def test_a_variant_changes_the_search_and_leaves_the_detector_as_it_was(fitted_and_test):
+    detector, x, y = fitted_and_test
+    own = detector.decision_function(x)
+    fast = score_variant(detector, x, y, SearchVariant("rate 0.5", 0.5, 0.1))
+    residual = score_variant(detector, x, y, SearchVariant("lambda 0", 0.01, 0.0))
+    assert (detector.latent_learning_rate, detector.feature_weight) == (0.01, 0.1)
+    np.testing.assert_array_equal(detector.decision_function(x), own)
+    assert fast["auc"] != roc_auc(y, own) or fast["mean_normal_score"] != own[y == 0].mean()
+    # lambda 0 scores by the residual alone
+    assert residual["auc"] == residual["residual_auc"]
+
+
+def test_no_search_scores_the_initial_latent_vectors(fitted_and_test):
+    detector, x, y = fitted_and_test
+    row = score_variant(detector, x, y, VARIANTS[-1])
+    start = detector.search(x, steps=0)["score"]
+    assert row["steps"] == 0 and row["auc"] == roc_auc(y, start)
+
+
+@pytest.mark.parametrize("fields, message", [
+    (dict(learning_rate=0.0), "learning_rate"),
+    (dict(feature_weight=1.5), "feature_weight"),
+    (dict(steps=-1), "steps"),
+])
+def test_bad_variants_are_refused(fields, message):
+    values = dict(label="bad", learning_rate=0.01, feature_weight=0.1) | fields
+    with pytest.raises(ValueError, match=message):
+        SearchVariant(**values)
+
+
+def test_grid_and_budget_per_profile():
+    assert [spec.normal_class for spec in latent_search.grid("full")] == [3]
+    assert LatentSearchBudget.resolve("full").n_images == 500
+    spec = latent_search.grid("full")[0]
+    assert spec.config.experiment == "exp2" and spec.config.lipschitz is None and spec.config.profile == "full"
+    assert "500 steps" in LatentSearchBudget.resolve("full").caption()
+    assert catalog.get_study("latent-search") is latent_search.LATENT_SEARCH
+
+
+def test_same_gan_compares_the_training_losses():
+    history = {"discriminator_loss": [0.5, 0.4], "generator_loss": [2.0, 1.5], "seconds": [1.0, 1.0]}
+    assert latent_search.same_gan({"history": history}, {"history": dict(history, seconds=[9.0, 9.0])})
+    assert not latent_search.same_gan({"history": history},
+                                      {"history": dict(history, generator_loss=[2.0, 1.6])})
+
+
+@pytest.mark.skipif(not os.environ.get("ADLIP_DATA_DIR"), reason="needs MNIST (ADLIP_DATA_DIR)")
+def test_smoke_grid_end_to_end(tmp_path):
+    study = latent_search.LATENT_SEARCH
+    records = study.records("smoke", results_dir=tmp_path, run=True)
+    assert len(records) == 1
+    record = records[0]
+    assert [row["label"] for row in record["rows"]] == [variant.label for variant in VARIANTS]
+    assert record["n_test"] == LatentSearchBudget.resolve("smoke").n_images
+    assert 0 < record["n_anomalies"] < record["n_test"]
+    assert all(0.0 <= row["auc"] <= 1.0 for row in record["rows"])
+    assert record["git_commit"] and record["history"]["generator_loss"]
+    table = latent_search.variant_table(records)
+    assert len(table) == len(VARIANTS) and table["change (points)"].iloc[0] == 0.0
+    json.dumps(record)   # plain JSON
