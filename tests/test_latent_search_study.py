@@ -97,3 +97,28 @@ def test_smoke_grid_end_to_end(tmp_path):
     table = latent_search.variant_table(records)
     assert len(table) == len(VARIANTS) and table["change (points)"].iloc[0] == 0.0
     json.dumps(record)   # plain JSON
+
+
+def _study_record(aucs, history):
+    labels = [variant.label for variant in VARIANTS]
+    steps = [500 if variant.steps is None else variant.steps for variant in VARIANTS]
+    rows = [dict(label=label, steps=step, auc=auc) for label, step, auc in zip(labels, steps, aucs)]
+    return dict(dataset="mnist", profile="full", normal_class=3, seed=0, n_test=500, n_anomalies=450,
+                rows=rows, history=history)
+
+
+@pytest.mark.parametrize("best, verdict", [(0.70, "less than the gap"), (0.80, "can account for it")])
+def test_search_statement_weighs_the_best_setting_against_the_gap(best, verdict):
+    history = {"discriminator_loss": [0.5], "generator_loss": [2.0]}
+    record = _study_record([0.66, best, 0.60, 0.65, 0.55], history)
+    sweep = dict(algorithm="anogan", lipschitz=None, experiment="exp2", dataset="mnist", profile="full",
+                 normal_class=3, seed=0, auc=0.679, n_test=1000, history=history)
+    text = latent_search.search_statement([record], [sweep])
+    assert "adlip's search gives 66.0" in text and "no search at all 55.0" in text
+    assert "the same GAN as the sweep's" in text and "67.9 against the thesis's" in text
+    assert verdict in text
+    other = latent_search.search_statement([record], [dict(sweep, history={"generator_loss": [9.0]})])
+    assert "not bitwise the same" in other
+    assert "the thesis" not in latent_search.search_statement([record], [])
+    quick = latent_search.search_statement([dict(record, profile="quick")], [dict(sweep, profile="quick")])
+    assert "no gap to the thesis is weighed" in quick and "-10.8" not in quick

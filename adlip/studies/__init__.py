@@ -8,6 +8,7 @@ here are the companion papers' chapters (``regsvdd``, ``hkr``, ``vae``, ``realnv
 and certificates (``attacks``), gradient-norm-preserving layers (``gnp``), the decoder question
 (``decoders``), the Lipschitz GAN's mode collapse (``mode-collapse``), the Lipschitz Deep SVDD's
 bound against its center (``center-norm``) and its ROC-AUC through training with and without the
-DCAE pretraining (``pretraining``). :mod:`adlip.studies.catalog` finds any of them by name
+DCAE pretraining (``pretraining``), and the standard AnoGAN's latent search varied on one trained GAN
+(``latent-search``). :mod:`adlip.studies.catalog` finds any of them by name
 (``python -m adlip study --list``).
 """
