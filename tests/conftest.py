@@ -47,6 +47,16 @@ def blobs(n: int, shape: tuple, seed: int = 0) -> np.ndarray:
     return (disk[..., None] * colour).astype(np.float32)
 
 
+def disks(n, seed=0):
+    """``n`` MNIST-shaped images in [-1, 1]: a bright disk of random centre and radius on black."""
+    rng = np.random.default_rng(seed)
+    rows, cols = np.mgrid[0:28, 0:28]
+    centres = rng.uniform(9, 19, size=(n, 2))
+    radii = rng.uniform(4, 8, size=(n, 1, 1))
+    distance = np.hypot(rows[None] - centres[:, 0, None, None], cols[None] - centres[:, 1, None, None])
+    return (2.0 / (1.0 + np.exp(distance - radii)) - 1.0)[..., None].astype(np.float32)
+
+
 def noise(n: int, shape: tuple, seed: int = 1, amplitude: float = 5.0) -> np.ndarray:
     return np.random.default_rng(seed).uniform(-amplitude, amplitude, size=(n,) + shape).astype(np.float32)
 

@@ -11,18 +11,9 @@ import pytest
 
 from adlip.detectors.anogan import AnoGAN, calibrate_batch_norm, feature_layers, mean_pairwise_distance
 from adlip.metrics import lipschitz_gradient_ascent, lipschitz_lower_bound, roc_auc
+from conftest import disks
 
 FAST = dict(epochs_scale=1e-3, batch_size=32, latent_steps=4, search_batch_size=16, verbose=0, seed=0)
-
-
-def disks(n, seed=0):
-    """``n`` MNIST-shaped images in [-1, 1]: a bright disk of random centre and radius on black."""
-    rng = np.random.default_rng(seed)
-    rows, cols = np.mgrid[0:28, 0:28]
-    centres = rng.uniform(9, 19, size=(n, 2))
-    radii = rng.uniform(4, 8, size=(n, 1, 1))
-    distance = np.hypot(rows[None] - centres[:, 0, None, None], cols[None] - centres[:, 1, None, None])
-    return (2.0 / (1.0 + np.exp(distance - radii)) - 1.0)[..., None].astype(np.float32)
 
 
 @pytest.fixture(scope="module")

@@ -9,16 +9,7 @@ from adlip.detectors.anogan import AnoGAN
 from adlip.metrics import roc_auc
 from adlip.studies import catalog, latent_search
 from adlip.studies.latent_search import VARIANTS, LatentSearchBudget, SearchVariant, score_variant
-
-
-def disks(n, seed=0):
-    """``n`` MNIST-shaped images in [-1, 1]: a bright disk of random centre and radius on black."""
-    rng = np.random.default_rng(seed)
-    rows, cols = np.mgrid[0:28, 0:28]
-    centres = rng.uniform(9, 19, size=(n, 2))
-    radii = rng.uniform(4, 8, size=(n, 1, 1))
-    distance = np.hypot(rows[None] - centres[:, 0, None, None], cols[None] - centres[:, 1, None, None])
-    return (2.0 / (1.0 + np.exp(distance - radii)) - 1.0)[..., None].astype(np.float32)
+from conftest import disks
 
 
 @pytest.fixture(scope="module")
