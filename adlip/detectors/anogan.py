@@ -22,7 +22,8 @@ Choices, and where they differ from the thesis:
   searched one image at a time and needed about two weeks for the MNIST test set. All steps of a
   batch run inside one compiled TensorFlow graph. Adam's learning rate is 0.01: with Adam each
   step moves every latent coordinate by about the learning rate, so 500 steps can travel about 5,
-  a few standard deviations of the prior; the book's AnoGAN chapter compares other rates.
+  a few standard deviations of the prior. The thesis does not give its rate; chapter 9's
+  ``latent-search`` study scores one thesis-budget GAN with 0.001 and 0.1 as well.
 * Batch norm statistics. Keras's batch norm keeps running averages that the generator uses at
   inference; after few training steps they are far from the statistics the generator was trained
   with, and inference-mode images are grey noise. After every epoch the generator's statistics are
