@@ -64,6 +64,32 @@ def auc_standard_error(auc: float, n_anomalous: int, n_normal: int) -> float:
     return float(np.sqrt(max(variance, 0.0)))
 
 
+def paired_auc_difference(y_true, scores_a, scores_b, n_boot: int = 2000, level: float = 0.95,
+                          seed: int = 0) -> tuple:
+    """ROC-AUC of ``scores_b`` minus that of ``scores_a`` on the same examples, with a bootstrap interval.
+
+    Returns ``(difference, low, high)`` as fractions. Each bootstrap draw resamples the normal and
+    the anomalous examples separately (so every draw keeps both classes and their counts) and
+    scores both scorers on the same draw: the interval is that of a paired difference, much
+    narrower than two independent ROC-AUCs' errors when the scorers rank alike. Seeded.
+    """
+    y_true, scores_a = _check_labels_scores(y_true, scores_a)
+    _, scores_b = _check_labels_scores(y_true, scores_b)
+    n_boot = check_integer("n_boot", n_boot, 10)
+    level = check_number("level", level, low=0.0, high=1.0, low_closed=False, high_closed=False,
+                         what="a fraction in (0, 1)")
+    rng = np.random.default_rng(seed)
+    normal, anomalous = np.flatnonzero(y_true == 0), np.flatnonzero(y_true == 1)
+    labels = np.r_[np.zeros(len(normal), int), np.ones(len(anomalous), int)]
+    draws = np.empty(n_boot)
+    for i in range(n_boot):
+        rows = np.r_[rng.choice(normal, len(normal)), rng.choice(anomalous, len(anomalous))]
+        draws[i] = roc_auc(labels, scores_b[rows]) - roc_auc(labels, scores_a[rows])
+    tail = (1 - level) / 2
+    low, high = np.quantile(draws, [tail, 1 - tail])
+    return roc_auc(y_true, scores_b) - roc_auc(y_true, scores_a), float(low), float(high)
+
+
 def as_numpy_function(f, batch_size: int = 512):
     """Wrap a tf.keras model (or any callable on batches) as a numpy batch -> numpy batch function."""
     if hasattr(f, "predict_on_batch") or hasattr(f, "trainable_variables"):

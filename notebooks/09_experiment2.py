@@ -200,7 +200,10 @@ if full:
 # losses are compared with the sweep's record below), and scores the same test images with each
 # search: adlip's own, the two other rates, the residual alone ($\lambda = 0$), and no search at all,
 # which scores the initial latent vectors and says what the 500 steps add. All start from the same
-# latent vectors, so the rows differ in the search only.
+# latent vectors, so the rows differ in the search only. Records that keep each image's score also
+# give every change a 95% interval (a paired bootstrap over the same images: both searches are
+# scored on each redrawn set) and the mean distance each search moved the latent vectors of normal
+# and of anomalous images.
 
 # %%
 search_profile = profile if profile == "smoke" else "full"

@@ -85,8 +85,17 @@ def test_smoke_grid_end_to_end(tmp_path):
     assert 0 < record["n_anomalies"] < record["n_test"]
     assert all(0.0 <= row["auc"] <= 1.0 for row in record["rows"])
     assert record["git_commit"] and record["history"]["generator_loss"]
+    assert len(record["labels"]) == record["n_test"] and sum(record["labels"]) == record["n_anomalies"]
+    assert all(len(row["scores"]) == record["n_test"] for row in record["rows"])
+    assert roc_auc(record["labels"], record["rows"][0]["scores"]) == record["rows"][0]["auc"]
+    no_search = record["rows"][-1]
+    assert no_search["travel_normal"] == no_search["travel_anomalous"] == 0.0
+    assert record["rows"][0]["travel_normal"] > 0
     table = latent_search.variant_table(records)
     assert len(table) == len(VARIANTS) and table["change (points)"].iloc[0] == 0.0
+    assert table["95% interval"].iloc[0] == "" and " to " in table["95% interval"].iloc[1]
+    change, low, high = latent_search.change_interval(record, 1)
+    assert low <= change <= high
     json.dumps(record)   # plain JSON
 
 
@@ -108,8 +117,27 @@ def test_search_statement_weighs_the_best_setting_against_the_gap(best, verdict)
     assert "adlip's search gives 66.0" in text and "no search at all 55.0" in text
     assert "the same GAN as the sweep's" in text and "67.9 against the thesis's" in text
     assert verdict in text
+    assert "bootstrap" not in text   # no per-image scores in this record
     other = latent_search.search_statement([record], [dict(sweep, history={"generator_loss": [9.0]})])
     assert "not bitwise the same" in other
     assert "the thesis" not in latent_search.search_statement([record], [])
     quick = latent_search.search_statement([dict(record, profile="quick")], [dict(sweep, profile="quick")])
     assert "no gap to the thesis is weighed" in quick and "-10.8" not in quick
+
+
+def test_statement_gives_the_paired_interval_when_scores_are_kept():
+    history = {"discriminator_loss": [0.5], "generator_loss": [2.0]}
+    rng = np.random.default_rng(1)
+    labels = [0] * 20 + [1] * 80
+    y = np.asarray(labels)
+    scores = [list(y * strength + rng.normal(size=100)) for strength in (0.5, 2.0, 0.4, 0.5, 0.1)]
+    record = _study_record([roc_auc(y, s) for s in scores], history)
+    record.update(labels=labels, n_test=100, n_anomalies=80)
+    for row, values in zip(record["rows"], scores):
+        row["scores"] = values
+    sweep = dict(algorithm="anogan", lipschitz=None, experiment="exp2", dataset="mnist", profile="full",
+                 normal_class=3, seed=0, auc=0.679, n_test=1000, history=history)
+    text = latent_search.search_statement([record], [sweep])
+    assert "95% paired bootstrap interval" in text
+    assert "rate 0.001" in text
+

@@ -248,3 +248,28 @@ def test_random_image_and_perturbation_bounds_are_seeded_and_stay_in_the_domain(
     x = np.random.default_rng(0).random((20, 3)).astype(np.float32)
     value, _ = metrics.local_perturbation_lipschitz_bound(f, x, radius=0.1, seconds=0.01, domain=(0.0, 1.0))
     assert value == pytest.approx(2.0)
+
+
+def test_paired_auc_difference_is_zero_for_one_scorer_and_brackets_a_real_gain():
+    from adlip.metrics import paired_auc_difference
+
+    rng = np.random.default_rng(0)
+    y = np.r_[np.zeros(60, int), np.ones(240, int)]
+    weak = y * 0.5 + rng.normal(size=300)
+    strong = y * 2.0 + rng.normal(size=300)
+    assert paired_auc_difference(y, weak, weak, n_boot=50) == (0.0, 0.0, 0.0)
+    change, low, high = paired_auc_difference(y, weak, strong, n_boot=400)
+    assert change == pytest.approx(roc_auc_score(y, strong) - roc_auc_score(y, weak))
+    assert 0 < low < change < high
+    assert paired_auc_difference(y, weak, strong, n_boot=400) == (change, low, high)   # seeded
+    reversed_change, r_low, r_high = paired_auc_difference(y, strong, weak, n_boot=400)
+    assert reversed_change == -change and r_high < 0
+
+
+@pytest.mark.parametrize("kwargs, message", [(dict(n_boot=5), "n_boot"), (dict(level=1.0), "level")])
+def test_paired_auc_difference_rejects_bad_settings(kwargs, message):
+    from adlip.metrics import paired_auc_difference
+
+    y = np.r_[np.zeros(5, int), np.ones(5, int)]
+    with pytest.raises(ValueError, match=message):
+        paired_auc_difference(y, np.arange(10.0), np.arange(10.0), **kwargs)

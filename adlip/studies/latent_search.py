@@ -110,11 +110,13 @@ def score_variant(detector, x, y, variant: SearchVariant) -> dict:
     finally:
         detector.latent_learning_rate, detector.feature_weight = saved
     scores = result["score"]
+    travel = np.linalg.norm(result["z"] - detector.prior(len(x), detector.seed), axis=1)
     return dict(label=variant.label, learning_rate=variant.learning_rate, feature_weight=variant.feature_weight,
                 steps=int(detector.latent_steps if variant.steps is None else variant.steps),
                 auc=metrics.roc_auc(y, scores), residual_auc=metrics.roc_auc(y, result["residual_score"]),
                 mean_normal_score=float(scores[y == 0].mean()), mean_anomalous_score=float(scores[y == 1].mean()),
-                seconds=time.perf_counter() - start)
+                travel_normal=float(travel[y == 0].mean()), travel_anomalous=float(travel[y == 1].mean()),
+                scores=[float(v) for v in scores], seconds=time.perf_counter() - start)
 
 
 def run_latent_search(spec: LatentSearchRun) -> dict:
@@ -132,6 +134,7 @@ def run_latent_search(spec: LatentSearchRun) -> dict:
     return dict(study=STUDY, run_id=spec.run_id, profile=spec.profile, dataset=spec.dataset,
                 normal_class=int(spec.normal_class), seed=int(spec.seed), config=spec.config.to_dict(),
                 n_train=int(split.info["n_train"]), n_test=int(len(y)), n_anomalies=int(y.sum()),
+                labels=[int(v) for v in y],
                 study_budget=budget.to_dict(), detector_params=_jsonable(detector.get_params()),
                 history=_jsonable(detector.history_), collapsed=bool(detector.collapsed_),
                 train_seconds=train_seconds, rows=_jsonable(rows), threads=runs.compute_threads(),
@@ -144,19 +147,37 @@ def grid(profile: str) -> list:
     return [LatentSearchRun("mnist", int(c), 0, budget.profile) for c in budget.classes]
 
 
+def change_interval(record: dict, index: int, level: float = 0.95) -> tuple | None:
+    """``(change, low, high)`` in points: variant ``index``'s ROC-AUC minus adlip's search's, with a
+    paired bootstrap interval over the record's images; None for records without per-image scores."""
+    rows = record["rows"]
+    if "labels" not in record or any("scores" not in rows[i] for i in (0, index)):
+        return None
+    change, low, high = metrics.paired_auc_difference(np.asarray(record["labels"]), np.asarray(rows[0]["scores"]),
+                                                      np.asarray(rows[index]["scores"]), level=level)
+    return 100 * change, 100 * low, 100 * high
+
+
 def variant_table(records):
-    """One row per record and variant: class, variant, steps, ROC-AUC and its change from adlip's search."""
+    """One row per record and variant: class, variant, steps, ROC-AUC, its change from adlip's search
+    (with a 95% paired bootstrap interval where the record keeps per-image scores), and how far the
+    search moved the latent vectors of normal and anomalous images (where recorded)."""
     import pandas as pd
 
     rows = []
     for record in records:
         reference = record["rows"][0]["auc"]
-        for row in record["rows"]:
+        for index, row in enumerate(record["rows"]):
+            interval = change_interval(record, index) if index else None
             rows.append({"class": record["normal_class"], "search": row["label"], "steps": row["steps"],
                          "ROC-AUC (%)": 100 * row["auc"], "change (points)": 100 * (row["auc"] - reference),
+                         "95% interval": "" if interval is None else f"{interval[1]:+.1f} to {interval[2]:+.1f}",
                          "residual-only ROC-AUC (%)": 100 * row["residual_auc"],
+                         "travel normal / anomalous": (f"{row['travel_normal']:.1f} / {row['travel_anomalous']:.1f}"
+                                                       if "travel_normal" in row else ""),
                          "seconds": row["seconds"]})
-    return pd.DataFrame(rows).round(1)
+    table = pd.DataFrame(rows).round(1)
+    return table.drop(columns=[c for c in ("95% interval", "travel normal / anomalous") if not table[c].any()])
 
 
 def same_gan(record: dict, sweep_record: dict) -> bool:
@@ -205,6 +226,7 @@ def search_statement(records, sweep_records=()) -> str:
         elif sweep is not None and thesis is not None:
             gap = 100 * sweep["auc"] - thesis.mean
             gain = 100 * (best["auc"] - ours["auc"])
+            interval = change_interval(record, rows.index(best))
             origin = ("the same GAN as the sweep's (the training losses agree at every epoch)" if same_gan(record, sweep)
                       else "a GAN trained like the sweep's but not bitwise the same (other code, threads or CPU)")
             text += (f" This is {origin}, whose ROC-AUC on all {sweep.get('n_test')} images is "
@@ -212,12 +234,14 @@ def search_statement(records, sweep_records=()) -> str:
                      f"{gap:+.1f} points.")
             if gap >= 0:
                 text += " There is no gap to explain on this class."
-            elif gain >= -gap:
-                text += (f" The best other setting gains {gain:+.1f} points, as much as the gap: an unstated "
-                         "search setting can account for it.")
             else:
-                text += (f" The best other setting gains {gain:+.1f} points, less than the gap: the search's "
-                         "settings alone do not account for it.")
+                spread = "" if interval is None else f" (95% paired bootstrap interval {interval[1]:+.1f} to {interval[2]:+.1f})"
+                if gain >= -gap:
+                    text += (f" The best other setting gains {gain:+.1f} points{spread}, as much as the gap: an "
+                             "unstated search setting can account for it.")
+                else:
+                    text += (f" The best other setting gains {gain:+.1f} points{spread}, less than the gap: the "
+                             "search's settings alone do not account for it.")
         lines.append(text)
     return "\n\n".join(lines) if lines else "No latent-search records yet."
 
