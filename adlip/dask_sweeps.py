@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 import traceback
 
+from adlip import runs
 from adlip.records import write_record
 from adlip.runs import RunConfig, failed_record, run_one
 from adlip.sweeps import SweepError, SweepSummary, prepare, record_path
@@ -27,22 +28,10 @@ def run_task(config: dict, threads: int = 1) -> dict:
     """One run inside a Dask worker: its record, or a failed record with the traceback."""
     run = RunConfig.from_dict(config)
     try:
-        _set_threads(threads)
+        runs.set_threads(threads, if_started="keep")
         return run_one(run)
     except Exception:  # the record says what went wrong; the sweep goes on
         return failed_record(run, traceback.format_exc())
-
-
-def _set_threads(threads: int) -> None:
-    """TensorFlow's thread counts in this worker (records carry them: they fix the last bits)."""
-    import tensorflow as tf
-
-    if tf.config.threading.get_intra_op_parallelism_threads() != threads:
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(1)
-        except RuntimeError:   # TensorFlow already started in this worker with other counts
-            pass
 
 
 def check_scheduler(scheduler: str) -> None:

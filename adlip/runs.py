@@ -165,13 +165,25 @@ def resolved_budget(detector) -> dict:
     return budget
 
 
-def set_threads(threads: int) -> None:
+def set_threads(threads: int, *, if_started: str = "raise") -> None:
     """Run TensorFlow's ops on ``threads`` intra-op threads and one inter-op thread. Call it before
-    the first op: TensorFlow fixes its thread pools then."""
+    the first op: TensorFlow fixes its thread pools then.
+
+    ``if_started="keep"`` tolerates a process whose TensorFlow already runs with other counts (a
+    long-lived Dask worker running its second task); records carry the counts actually used.
+    """
+    if if_started not in ("raise", "keep"):
+        raise ValueError(f"if_started must be 'raise' or 'keep', got {if_started!r}")
     import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(int(threads))
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+    if tf.config.threading.get_intra_op_parallelism_threads() == int(threads):
+        return
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(int(threads))
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:   # TensorFlow's pools are fixed once it has run an op
+        if if_started == "raise":
+            raise
 
 
 def compute_threads() -> dict | None:

@@ -54,3 +54,32 @@ def test_the_remapper_is_off_after_a_fit(mnist_like):
 
     fast_detector("dcae", None).fit(mnist_like[0][:32])
     assert tf.config.optimizer.get_experimental_options().get("remapping") is False
+
+
+THREADS_PROBE = """
+from adlip import runs
+runs.set_threads(1)
+import tensorflow as tf
+tf.constant(1.0) + 1.0                      # TensorFlow's pools are fixed from here on
+runs.set_threads(1)                         # the counts it already has: nothing to do
+runs.set_threads(2, if_started="keep")      # a Dask worker's second task: kept, no error
+print(tf.config.threading.get_intra_op_parallelism_threads())
+try:
+    runs.set_threads(2)
+except RuntimeError:
+    print("raised")
+"""
+
+
+def test_set_threads_fixes_the_counts_once_and_says_so_after():
+    """Thread counts change the last bits, so a late change must fail loudly unless asked to keep."""
+    out = subprocess.run([sys.executable, "-c", THREADS_PROBE], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["1", "raised"]
+
+
+def test_set_threads_refuses_an_unknown_policy():
+    from adlip import runs
+
+    with pytest.raises(ValueError, match="if_started"):
+        runs.set_threads(1, if_started="ignore")

@@ -59,7 +59,8 @@ def test_bad_variants_are_refused(fields, message):
 
 
 def test_grid_and_budget_per_profile():
-    assert [spec.normal_class for spec in latent_search.grid("full")] == [3]
+    assert [spec.normal_class for spec in latent_search.grid("full")] == [0, 3, 5, 6]
+    assert [spec.normal_class for spec in latent_search.grid("quick")] == [3]
     assert LatentSearchBudget.resolve("full").n_images == 500
     spec = latent_search.grid("full")[0]
     assert spec.config.experiment == "exp2" and spec.config.lipschitz is None and spec.config.profile == "full"
