@@ -523,3 +523,36 @@ def training_traces(series, panels, log_panels=(), xlabel="epochs trained"):
                bbox_to_anchor=(0.5, -0.02))
     fig.tight_layout(rect=(0, 0.12, 1, 1))
     return fig
+
+
+def search_variants(classes, aucs: dict, references=None, reference_label="the thesis (mean ± std over seeds)"):
+    """Per normal class (x), the ROC-AUC of each way of running one search (one marker each, side by
+    side), with a reference value and its spread as a black bar where given.
+
+    ``aucs`` maps a variant's label to one ROC-AUC (%) per class (None where not measured);
+    ``references`` is one ``(mean, std)`` or None per class.
+    """
+    positions = np.arange(len(classes), dtype=float)
+    fig, ax = _subplots(width=max(5.5, 1.5 * len(classes) + 3.0), height=3.8)
+    width = 0.7 / max(1, len(aucs))
+    markers = "osD^vP"
+    for i, (label, values) in enumerate(aucs.items()):
+        shift = (i - (len(aucs) - 1) / 2) * width
+        points = [(x + shift, v) for x, v in zip(positions, values) if v is not None]
+        if points:
+            xs, ys = zip(*points)
+            ax.scatter(xs, ys, marker=markers[i % len(markers)], color=f"C{i}", label=label, zorder=3)
+    if references is not None:
+        shown = False
+        for x, reference in zip(positions, references):
+            if reference is not None:
+                mean, std = reference
+                ax.errorbar(x, mean, yerr=std, xerr=0.4, color="black", capsize=0, lw=1.2,
+                            label=None if shown else reference_label, zorder=2)
+                shown = True
+    ax.set_xticks(positions, [str(c) for c in classes])
+    ax.set_xlabel("normal class")
+    ax.set_ylabel("ROC-AUC (%)")
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    return fig

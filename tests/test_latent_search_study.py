@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from adlip.detectors.anogan import AnoGAN
+from adlip import plots, reference
 from adlip.metrics import roc_auc
 from adlip.studies import catalog, latent_search
 from adlip.studies.latent_search import VARIANTS, LatentSearchBudget, SearchVariant, score_variant
@@ -142,3 +143,24 @@ def test_statement_gives_the_paired_interval_when_scores_are_kept():
     assert "95% paired bootstrap interval" in text
     assert "rate 0.001" in text
 
+
+
+def test_variant_points_order_the_classes_and_carry_the_thesis():
+    history = {"discriminator_loss": [0.5], "generator_loss": [2.0]}
+    five = dict(_study_record([0.64, 0.75, 0.60, 0.62, 0.58], history), normal_class=5)
+    three = _study_record([0.70, 0.81, 0.67, 0.73, 0.67], history)
+    five["rows"] = five["rows"][:2]   # a record made before the other variants existed
+    classes, aucs, references = latent_search.variant_points([five, three])
+    assert classes == [3, 5]
+    first, second = VARIANTS[0].label, VARIANTS[1].label
+    assert aucs[first] == pytest.approx([70.0, 64.0]) and aucs[second] == pytest.approx([81.0, 75.0])
+    assert aucs[VARIANTS[2].label] == [pytest.approx(67.0), None]
+    thesis = reference.thesis_auc("exp2", "mnist", "anogan", False, 3)
+    assert references[0] == (thesis.mean, thesis.std)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    figure = plots.search_variants(classes, aucs, references)
+    axis = figure.axes[0]
+    assert [tick.get_text() for tick in axis.get_xticklabels()] == ["3", "5"]
+    assert len(axis.collections) >= len(VARIANTS)   # one marker set per variant, plus the thesis's bars

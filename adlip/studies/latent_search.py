@@ -184,6 +184,23 @@ def variant_table(records):
     return table.drop(columns=[c for c in ("95% interval", "travel normal / anomalous") if not table[c].any()])
 
 
+def variant_points(records):
+    """What :func:`adlip.plots.search_variants` draws: the classes in order, each variant's ROC-AUC (%)
+    per class, and the thesis's standard-AnoGAN mean and spread per class (experiment 2)."""
+    from adlip import reference as ref
+
+    records = sorted(records, key=lambda record: record["normal_class"])
+    classes = [record["normal_class"] for record in records]
+    labels = list(dict.fromkeys(row["label"] for record in records for row in record["rows"]))
+    aucs = {label: [next((100 * row["auc"] for row in record["rows"] if row["label"] == label), None)
+                    for record in records] for label in labels}
+    references = []
+    for record in records:
+        thesis = ref.thesis_auc("exp2", record["dataset"], "anogan", False, record["normal_class"])
+        references.append(None if thesis is None else (thesis.mean, thesis.std))
+    return classes, aucs, references
+
+
 def same_gan(record: dict, sweep_record: dict) -> bool:
     """Whether the study's GAN trained exactly as the sweep's (the same losses at every epoch)."""
     keys = ("discriminator_loss", "generator_loss")
@@ -253,4 +270,4 @@ def search_statement(records, sweep_records=()) -> str:
 LATENT_SEARCH = Study(name=STUDY, title="AnoGAN's latent search varied on one trained GAN (experiment 2's "
                                         "standard AnoGAN)",
                       grid=grid, run=run_latent_search, record_file=lambda spec: f"{spec.run_id}.json",
-                      budget=LatentSearchBudget.resolve)
+                      budget=LatentSearchBudget.resolve, partial=True)
