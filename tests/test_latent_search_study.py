@@ -164,3 +164,37 @@ def test_variant_points_order_the_classes_and_carry_the_thesis():
     axis = figure.axes[0]
     assert [tick.get_text() for tick in axis.get_xticklabels()] == ["3", "5"]
     assert len(axis.collections) >= len(VARIANTS)   # one marker set per variant, plus the thesis's bars
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_an_interrupted_study_run_resumes_to_the_same_record(tmp_path, monkeypatch):
+    """Stopped in its third search, the run keeps the GAN and two rows and does only the rest."""
+    from adlip import runs
+
+    monkeypatch.setattr(runs, "code_identity", lambda threads: {"git_commit": "c" * 40, "threads": threads})
+    spec = latent_search.grid("smoke")[0]
+    uninterrupted = latent_search.run_latent_search(spec)
+    assert uninterrupted["resumed"] == []
+    original = latent_search.score_variant
+
+    def stop_at_third(detector, x, y, variant):
+        if variant == VARIANTS[2]:
+            raise Interrupted()
+        return original(detector, x, y, variant)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(latent_search, "score_variant", stop_at_third)
+        with pytest.raises(Interrupted):
+            latent_search.run_latent_search(spec, cache_dir=tmp_path)
+    resumed = latent_search.run_latent_search(spec, cache_dir=tmp_path)
+    assert resumed["resumed"] == ["fit"] + [f"variant {variant.label}" for variant in VARIANTS[:2]]
+    untimed = [[{k: v for k, v in row.items() if k != "seconds"} for row in record["rows"]]
+               for record in (resumed, uninterrupted)]
+    assert untimed[0] == untimed[1]
+    assert {k: v for k, v in resumed["history"].items() if k != "seconds"} == \
+        {k: v for k, v in uninterrupted["history"].items() if k != "seconds"}
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir()), "the stages outlive the record"
+    assert latent_search.LATENT_SEARCH.resumable

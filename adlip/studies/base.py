@@ -101,7 +101,9 @@ class Study:
     - ``run_many(specs, folder, workers, progress)``, if given, runs many specs at once (the
       thesis's experiments run each in a worker process); otherwise they run one after another;
     - ``partial`` says whether a chapter may show an unfinished grid (a sweep in progress) or
-      needs every record.
+      needs every record;
+    - ``resumable`` says that ``run`` takes ``cache_dir=``, a folder where it keeps its finished
+      stages (:mod:`adlip.resume`), so that a run interrupted after an hour resumes from there.
     """
 
     name: str
@@ -113,6 +115,7 @@ class Study:
     reference: Callable[[], Any] | None = None
     run_many: Callable[..., Any] | None = None
     partial: bool = False
+    resumable: bool = False
 
     def folder(self, profile: str, results_dir="results") -> Path:
         """``results_dir/<study>/<profile>/``: where records are written and, for the default
@@ -153,7 +156,8 @@ class Study:
         """Run every spec without a record and write each record as it finishes; return the specs run.
 
         A record is written atomically as soon as its run ends, so an interrupted study loses only the
-        run in flight and the next call starts from there. ``out_dir`` replaces the study's folder.
+        run in flight (a ``resumable`` study not even that: only the stage in flight) and the next
+        call starts from there. ``out_dir`` replaces the study's folder.
         """
         todo = self.missing(profile, results_dir, specs, out_dir=out_dir)
         folder = self.output_folder(profile, results_dir) if out_dir is None else Path(out_dir)
@@ -164,7 +168,7 @@ class Study:
 
         for spec in tqdm(todo, desc=self.name, unit="run", disable=not progress or not todo):
             start = time.perf_counter()
-            record = self.run(spec)
+            record = self.run(spec, cache_dir=folder / ".cache") if self.resumable else self.run(spec)
             record.setdefault("seconds", time.perf_counter() - start)
             write_record(record, folder / self.record_file(spec))
         return todo

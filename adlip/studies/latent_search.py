@@ -123,26 +123,39 @@ def score_variant(detector, x, y, variant: SearchVariant) -> dict:
                 scores=[float(v) for v in scores], seconds=time.perf_counter() - start)
 
 
-def run_latent_search(spec: LatentSearchRun) -> dict:
-    """Train the sweep's standard AnoGAN for ``spec`` and score every variant; the record."""
+def run_latent_search(spec: LatentSearchRun, cache_dir=None) -> dict:
+    """Train the sweep's standard AnoGAN for ``spec`` and score every variant; the record.
+
+    With ``cache_dir`` the GAN's training state (between epochs), the fitted GAN and each variant's
+    row are kept there as they finish (:mod:`adlip.resume`), so an interrupted run does only what is
+    left when started again, and gives bitwise the record an uninterrupted one gives.
+    """
     budget = spec.budget
     split = runs.load_split(spec.config)
     x, y = split.x_test[:budget.n_images], split.y_test[:budget.n_images]
     if len(np.unique(y)) < 2:
         raise ValueError(f"the first {budget.n_images} test images hold one label only: raise n_images")
-    detector = runs.make_detector(spec.config)
-    start = time.perf_counter()
-    detector.fit(split.x_train)
-    train_seconds = time.perf_counter() - start
-    rows = [score_variant(detector, x, y, variant) for variant in VARIANTS]
-    return dict(study=STUDY, run_id=spec.run_id, profile=spec.profile, dataset=spec.dataset,
-                normal_class=int(spec.normal_class), seed=int(spec.seed), config=spec.config.to_dict(),
-                n_train=int(split.info["n_train"]), n_test=int(len(y)), n_anomalies=int(y.sum()),
-                labels=[int(v) for v in y],
-                study_budget=budget.to_dict(), detector_params=_jsonable(detector.get_params()),
-                history=_jsonable(detector.history_), collapsed=bool(detector.collapsed_),
-                train_seconds=train_seconds, rows=_jsonable(rows), threads=runs.compute_threads(),
-                **provenance())
+    stages = runs.run_stages(spec.config, cache_dir)
+
+    def fit():
+        detector = runs.make_detector(spec.config)
+        if stages.training_folder is not None:
+            detector.checkpoint_dir = str(stages.training_folder)   # training resumes between epochs too
+        return detector.fit(split.x_train)
+
+    detector, train_seconds = stages.fitted(fit)
+    rows = [stages.computed(f"variant {variant.label}", lambda variant=variant: score_variant(detector, x, y, variant))
+            for variant in VARIANTS]
+    record = dict(study=STUDY, run_id=spec.run_id, profile=spec.profile, dataset=spec.dataset,
+                  normal_class=int(spec.normal_class), seed=int(spec.seed), config=spec.config.to_dict(),
+                  n_train=int(split.info["n_train"]), n_test=int(len(y)), n_anomalies=int(y.sum()),
+                  labels=[int(v) for v in y],
+                  study_budget=budget.to_dict(), detector_params=_jsonable(detector.get_params()),
+                  history=_jsonable(detector.history_), collapsed=bool(detector.collapsed_),
+                  train_seconds=train_seconds, rows=_jsonable(rows), threads=runs.compute_threads(),
+                  resumed=list(stages.resumed), **provenance())
+    stages.clear()
+    return record
 
 
 def grid(profile: str) -> list:
@@ -270,4 +283,4 @@ def search_statement(records, sweep_records=()) -> str:
 LATENT_SEARCH = Study(name=STUDY, title="AnoGAN's latent search varied on one trained GAN (experiment 2's "
                                         "standard AnoGAN)",
                       grid=grid, run=run_latent_search, record_file=lambda spec: f"{spec.run_id}.json",
-                      budget=LatentSearchBudget.resolve, partial=True)
+                      budget=LatentSearchBudget.resolve, partial=True, resumable=True)
