@@ -198,3 +198,20 @@ def test_an_interrupted_study_run_resumes_to_the_same_record(tmp_path, monkeypat
         {k: v for k, v in uninterrupted["history"].items() if k != "seconds"}
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir()), "the stages outlive the record"
     assert latent_search.LATENT_SEARCH.resumable
+
+
+def test_across_classes_names_the_best_search_and_weighs_it_against_the_gaps():
+    history = {"discriminator_loss": [0.5], "generator_loss": [2.0]}
+    three = _study_record([0.70, 0.81, 0.67, 0.73, 0.67], history)
+    zero = dict(_study_record([0.93, 0.90, 0.92, 0.93, 0.80], history), normal_class=0)
+    sweeps = [dict(algorithm="anogan", lipschitz=None, experiment="exp2", dataset="mnist", profile="full",
+                   normal_class=c, seed=0, auc=auc, n_test=1000, history=history) for c, auc in ((3, 0.679), (0, 0.914))]
+    text = latent_search.across_classes_statement([three, zero], sweeps)
+    assert text.startswith("Across classes 0, 3,") and VARIANTS[1].label in text
+    assert "(per class 0: -3.0, 3: +11.0)" in text and "+4.0 points" in text
+    gap_three = 67.9 - reference.thesis_auc("exp2", "mnist", "anogan", False, 3).mean
+    assert f"3: {gap_three:+.1f}" in text and "(3)" in text
+    assert "would move class 0 more than a point further" in text
+    assert latent_search.across_classes_statement([three], sweeps) == ""
+    assert "gaps" not in latent_search.across_classes_statement([three, zero], [])   # no sweep: no gaps
+    assert text in latent_search.search_statement([three, zero], sweeps)
