@@ -197,11 +197,16 @@ def variant_table(records):
     return table.drop(columns=[c for c in ("95% interval", "travel normal / anomalous") if not table[c].any()])
 
 
+def _thesis(record: dict):
+    """The thesis's experiment-2 ROC-AUC (mean, std) of the standard AnoGAN on the record's class."""
+    from adlip import reference
+
+    return reference.thesis_auc("exp2", record["dataset"], "anogan", False, record["normal_class"])
+
+
 def variant_points(records):
     """What :func:`adlip.plots.search_variants` draws: the classes in order, each variant's ROC-AUC (%)
     per class, and the thesis's standard-AnoGAN mean and spread per class (experiment 2)."""
-    from adlip import reference as ref
-
     records = sorted(records, key=lambda record: record["normal_class"])
     classes = [record["normal_class"] for record in records]
     labels = list(dict.fromkeys(row["label"] for record in records for row in record["rows"]))
@@ -209,7 +214,7 @@ def variant_points(records):
                     for record in records] for label in labels}
     references = []
     for record in records:
-        thesis = ref.thesis_auc("exp2", record["dataset"], "anogan", False, record["normal_class"])
+        thesis = _thesis(record)
         references.append(None if thesis is None else (thesis.mean, thesis.std))
     return classes, aucs, references
 
@@ -237,8 +242,6 @@ def search_statement(records, sweep_records=()) -> str:
     ``sweep_records`` are experiment 2's records at the same profile: the sweep's ROC-AUC on the whole
     subset, and the check that the study's GAN is the sweep's (:func:`same_gan`).
     """
-    from adlip import reference as ref
-
     lines = []
     for record in records:
         rows = record["rows"]
@@ -253,7 +256,7 @@ def search_statement(records, sweep_records=()) -> str:
             text += f", and no search at all {100 * unsearched[0]['auc']:.1f}"
         text += "."
         sweep = _sweep_record(record, sweep_records)
-        thesis = ref.thesis_auc("exp2", record["dataset"], "anogan", False, record["normal_class"])
+        thesis = _thesis(record)
         if record["profile"] != "full":
             text += (f" At the {record['profile']} profile the GAN and the search are far smaller than the thesis's, "
                      "so no gap to the thesis is weighed here; the `full` record does that.")
@@ -290,8 +293,6 @@ def across_classes_statement(records, sweep_records=()) -> str:
     gaps on the sweep's (twice as many), so the comparison is approximate and says so by "would".
     Empty with fewer than two such records.
     """
-    from adlip import reference as ref
-
     full = sorted((r for r in records if r["profile"] == "full"), key=lambda r: r["normal_class"])
     if len(full) < 2:
         return ""
@@ -308,7 +309,7 @@ def across_classes_statement(records, sweep_records=()) -> str:
     gaps = []
     for record in full:
         sweep = _sweep_record(record, sweep_records)
-        thesis = ref.thesis_auc("exp2", record["dataset"], "anogan", False, record["normal_class"])
+        thesis = _thesis(record)
         gaps.append(None if sweep is None or thesis is None else 100 * sweep["auc"] - thesis.mean)
     if None not in gaps:
         per_gap = ", ".join(f"{c}: {g:+.1f}" for c, g in zip(classes, gaps))
