@@ -12,6 +12,8 @@ from adlip.studies import catalog, latent_search
 from adlip.studies.latent_search import VARIANTS, LatentSearchBudget, SearchVariant, score_variant
 from conftest import disks
 
+FIRST = dict(latent_learning_rate=0.01, feature_weight=0.1)   # the first sweep's search
+
 
 @pytest.fixture(scope="module")
 def fitted_and_test():
@@ -22,9 +24,11 @@ def fitted_and_test():
     return detector, x, np.r_[np.zeros(10, int), np.ones(10, int)]
 
 
-def test_the_adlip_variant_is_the_detectors_own_search(fitted_and_test):
+def test_the_default_variant_is_the_detectors_own_search(fitted_and_test):
     detector, x, y = fitted_and_test
-    row = score_variant(detector, x, y, VARIANTS[0])
+    [default] = [variant for variant in VARIANTS if "adlip's default" in variant.label]
+    assert (default.learning_rate, default.feature_weight) == (detector.latent_learning_rate, detector.feature_weight)
+    row = score_variant(detector, x, y, default)
     assert row["auc"] == roc_auc(y, detector.decision_function(x))
     assert row["steps"] == detector.latent_steps
 
@@ -32,9 +36,9 @@ def test_the_adlip_variant_is_the_detectors_own_search(fitted_and_test):
 def test_a_variant_changes_the_search_and_leaves_the_detector_as_it_was(fitted_and_test):
     detector, x, y = fitted_and_test
     own = detector.decision_function(x)
-    fast = score_variant(detector, x, y, SearchVariant("rate 0.5", 0.5, 0.1))
-    residual = score_variant(detector, x, y, SearchVariant("lambda 0", 0.01, 0.0))
-    assert (detector.latent_learning_rate, detector.feature_weight) == (0.01, 0.1)
+    fast = score_variant(detector, x, y, SearchVariant(0.5, 0.1))
+    residual = score_variant(detector, x, y, SearchVariant(0.01, 0.0))
+    assert (detector.latent_learning_rate, detector.feature_weight) == (0.001, 0.1)
     np.testing.assert_array_equal(detector.decision_function(x), own)
     assert fast["auc"] != roc_auc(y, own) or fast["mean_normal_score"] != own[y == 0].mean()
     # lambda 0 scores by the residual alone
@@ -54,7 +58,7 @@ def test_no_search_scores_the_initial_latent_vectors(fitted_and_test):
     (dict(steps=-1), "steps"),
 ])
 def test_bad_variants_are_refused(fields, message):
-    values = dict(label="bad", learning_rate=0.01, feature_weight=0.1) | fields
+    values = dict(learning_rate=0.01, feature_weight=0.1) | fields
     with pytest.raises(ValueError, match=message):
         SearchVariant(**values)
 
@@ -102,9 +106,8 @@ def test_smoke_grid_end_to_end(tmp_path):
 
 
 def _study_record(aucs, history):
-    labels = [variant.label for variant in VARIANTS]
-    steps = [500 if variant.steps is None else variant.steps for variant in VARIANTS]
-    rows = [dict(label=label, steps=step, auc=auc) for label, step, auc in zip(labels, steps, aucs)]
+    rows = [dict(label=variant.label, learning_rate=variant.learning_rate, feature_weight=variant.feature_weight,
+                 steps=500 if variant.steps is None else variant.steps, auc=auc) for variant, auc in zip(VARIANTS, aucs)]
     return dict(dataset="mnist", profile="full", normal_class=3, seed=0, n_test=500, n_anomalies=450,
                 rows=rows, history=history)
 
@@ -113,10 +116,10 @@ def _study_record(aucs, history):
 def test_search_statement_weighs_the_best_setting_against_the_gap(best, verdict):
     history = {"discriminator_loss": [0.5], "generator_loss": [2.0]}
     record = _study_record([0.66, best, 0.60, 0.65, 0.55], history)
-    sweep = dict(algorithm="anogan", lipschitz=None, experiment="exp2", dataset="mnist", profile="full",
+    sweep = dict(algorithm="anogan", lipschitz=None, experiment="exp2", dataset="mnist", profile="full", detector_params=FIRST,
                  normal_class=3, seed=0, auc=0.679, n_test=1000, history=history)
     text = latent_search.search_statement([record], [sweep])
-    assert "adlip's search gives 66.0" in text and "no search at all 55.0" in text
+    assert "the first sweep's search (rate 0.01) gives 66.0" in text and "no search at all 55.0" in text
     assert "the same GAN as the sweep's" in text and "67.9 against the thesis's" in text
     assert verdict in text
     assert "bootstrap" not in text   # no per-image scores in this record
@@ -137,7 +140,7 @@ def test_statement_gives_the_paired_interval_when_scores_are_kept():
     record.update(labels=labels, n_test=100, n_anomalies=80)
     for row, values in zip(record["rows"], scores):
         row["scores"] = values
-    sweep = dict(algorithm="anogan", lipschitz=None, experiment="exp2", dataset="mnist", profile="full",
+    sweep = dict(algorithm="anogan", lipschitz=None, experiment="exp2", dataset="mnist", profile="full", detector_params=FIRST,
                  normal_class=3, seed=0, auc=0.679, n_test=1000, history=history)
     text = latent_search.search_statement([record], [sweep])
     assert "95% paired bootstrap interval" in text
@@ -204,7 +207,7 @@ def test_across_classes_names_the_best_search_and_weighs_it_against_the_gaps():
     history = {"discriminator_loss": [0.5], "generator_loss": [2.0]}
     three = _study_record([0.70, 0.81, 0.67, 0.73, 0.67], history)
     zero = dict(_study_record([0.93, 0.90, 0.92, 0.93, 0.80], history), normal_class=0)
-    sweeps = [dict(algorithm="anogan", lipschitz=None, experiment="exp2", dataset="mnist", profile="full",
+    sweeps = [dict(algorithm="anogan", lipschitz=None, experiment="exp2", dataset="mnist", profile="full", detector_params=FIRST,
                    normal_class=c, seed=0, auc=auc, n_test=1000, history=history) for c, auc in ((3, 0.679), (0, 0.914))]
     text = latent_search.across_classes_statement([three, zero], sweeps)
     assert text.startswith("Across classes 0, 3,") and VARIANTS[1].label in text
@@ -215,3 +218,51 @@ def test_across_classes_names_the_best_search_and_weighs_it_against_the_gaps():
     assert latent_search.across_classes_statement([three], sweeps) == ""
     assert "gaps" not in latent_search.across_classes_statement([three, zero], [])   # no sweep: no gaps
     assert text in latent_search.search_statement([three, zero], sweeps)
+
+
+def test_search_names_come_from_the_settings_so_old_and_new_records_group():
+    old_row = dict(label="adlip: rate 0.01, lambda 0.1", learning_rate=0.01, feature_weight=0.1, steps=500)
+    assert latent_search.row_name(old_row) == VARIANTS[0].label == "rate 0.01 (the first sweep's)"
+    assert VARIANTS[1].label == "rate 0.001 (Keras's default; adlip's default)"
+    assert latent_search.search_name(0.01, 0.0, 500) == "rate 0.01, lambda 0 (residual only)"
+    assert latent_search.search_name(0.01, 0.1, 0) == VARIANTS[-1].label
+    assert len({variant.label for variant in VARIANTS}) == len(VARIANTS)
+
+
+def test_the_statement_weighs_the_first_sweeps_record_not_the_rerun():
+    history = {"discriminator_loss": [0.5], "generator_loss": [2.0]}
+    record = _study_record([0.66, 0.80, 0.60, 0.65, 0.55], history)
+    first = dict(algorithm="anogan", lipschitz=None, experiment="exp2", dataset="mnist", profile="full",
+                 normal_class=3, seed=0, auc=0.679, n_test=1000, history=history, detector_params=FIRST)
+    rerun = dict(first, auc=0.801, detector_params=dict(FIRST, latent_learning_rate=0.001))
+    assert "67.9 against the thesis's" in latent_search.search_statement([record], [rerun, first])
+    assert "against the thesis's" not in latent_search.search_statement([record], [rerun])
+
+
+def _anogan(normal_class, k, auc, rate):
+    return dict(algorithm="anogan", experiment="exp2", dataset="mnist", profile="full", normal_class=normal_class,
+                lipschitz=k, seed=0, auc=auc, detector_params=dict(FIRST, latent_learning_rate=rate))
+
+
+def test_rerun_table_puts_each_first_sweep_cell_beside_its_rerun():
+    first = [_anogan(3, None, 0.679, 0.01), _anogan(0, None, 0.914, 0.01), _anogan(0, 1.0, 0.927, 0.01)]
+    rerun = [_anogan(3, None, 0.812, 0.001), _anogan(0, 1.0, 0.95, 0.01)]   # the K=1 one is not a rerun
+    table = latent_search.rerun_table(first, rerun)
+    assert list(table["class"]) == [0, 3, 0] and list(table["kind"]) == ["standard", "standard", "Lipschitz K=1"]
+    assert table["rerun, rate 0.001 (%)"].isna().tolist() == [True, False, True]
+    assert table["change (points)"].iloc[1] == pytest.approx(13.3)
+    thesis = reference.thesis_auc("exp2", "mnist", "anogan", False, 3)
+    assert table["thesis (%)"].iloc[1] == thesis.mean
+    text = latent_search.rerun_statement(table)
+    assert "standard, 1 class (3): +13.3 points" in text
+    assert f"from {67.9 - thesis.mean:+.1f} to {81.2 - thesis.mean:+.1f}" in text
+    assert "2 of the first sweep's 3 cells are still to rerun" in text
+    assert "No AnoGAN cell" in latent_search.rerun_statement(latent_search.rerun_table(first, []))
+
+
+def test_first_sweep_records_come_from_the_archive(tmp_path):
+    assert latent_search.first_sweep_records(tmp_path) == []
+    folder = tmp_path / latent_search.FIRST_SWEEP_FOLDER / "exp2" / "full"
+    folder.mkdir(parents=True)
+    (folder / "one.jsonl").write_text(json.dumps(_anogan(3, None, 0.679, 0.01)) + "\n")
+    assert [r["normal_class"] for r in latent_search.first_sweep_records(tmp_path)] == [3]

@@ -415,3 +415,12 @@ def test_budget_caption_spans_records_with_and_without_the_phase_budget():
     assert "DeepSVDD SB 20–28+20" in tables.budget_caption([new, old])
     assert "DeepSVDD SB 0+20–28+20" in tables.budget_caption([new, unpretrained])
     assert "epochs DCAE 8–100" in tables.budget_caption([fake_record(epochs=100), fake_record(epochs=8)])
+
+
+def test_budget_caption_states_the_latent_searchs_rate_and_shows_a_mix():
+    def anogan(rate):
+        return dict(fake_record(algorithm="anogan", epochs=20, n_test=1000),
+                    detector_params={"latent_steps": 500, "latent_learning_rate": rate})
+
+    assert "AnoGAN latent search 500 steps at Adam rate 0.001" in tables.budget_caption([anogan(0.001)])
+    assert "at Adam rate 0.001–0.01" in tables.budget_caption([anogan(0.01), anogan(0.001)])

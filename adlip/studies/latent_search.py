@@ -12,26 +12,68 @@ One run trains experiment 2's standard AnoGAN on one class exactly as the thesis
 through :func:`adlip.runs.load_split`), so with the same seed, code and thread count it is the
 sweep's GAN; its training history is recorded so that this can be checked against the sweep's
 record. Then it scores the first ``n_images`` of the subset once per search variant (``VARIANTS``),
-all from the same initial latent vectors, and records each variant's ROC-AUC. The ``adlip``
-variant is the sweep's own search; "no search" scores the initial latent vectors, which says how
-much the 500 steps add at all.
+all from the same initial latent vectors, and records each variant's ROC-AUC. The first variant
+is the search of the first thesis-budget sweep (rate 0.01); "no search" scores the initial latent
+vectors, which says how much the 500 steps add at all.
 
 One record per (data set, normal class, seed) in ``results/latent-search/<profile>/``.
+
+The study's answer changed adlip: the slower search (0.001, Keras's default) gained on every class
+measured, so it became :class:`~adlip.detectors.AnoGAN`'s default and the AnoGAN cells of
+experiments 1 and 2 were rerun with it. The first sweep's AnoGAN records are kept in
+``results/archive/anogan-search-rate-0.01/`` (:func:`first_sweep_records`); :func:`rerun_table`
+puts each cell's two ROC-AUCs side by side.
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from adlip import metrics, runs
 from adlip.checks import check_integer, check_number
 from adlip.profiles import get_profile
-from adlip.records import _jsonable, provenance
+from adlip.records import _jsonable, load_records, provenance
 from adlip.studies.base import Study, StudyBudget, TaskRun
 
 STUDY = "latent-search"
+FIRST_SWEEP_SEARCH = (0.01, 0.1)   # Adam's rate and lambda of the first thesis-budget sweep's search
+FIRST_SWEEP_FOLDER = Path("archive", "anogan-search-rate-0.01")   # its AnoGAN records, under results/
+
+
+def search_name(learning_rate: float, feature_weight: float, steps: int | None) -> str:
+    """What the book calls a search, from its settings alone, so that records made while the study's
+    labels read otherwise (the first sweep's search was once called "adlip's") group with new ones."""
+    if steps == 0:
+        return "no search (the initial latent vectors)"
+    name = f"rate {learning_rate:g}" + ("" if feature_weight == 0.1 else f", lambda {feature_weight:g}")
+    notes = []
+    if (learning_rate, feature_weight) == FIRST_SWEEP_SEARCH:
+        notes.append("the first sweep's")
+    if learning_rate == 0.001:
+        notes.append("Keras's default")
+    if (learning_rate, feature_weight) == _default_search():
+        notes.append("adlip's default")
+    if feature_weight == 0:
+        notes.append("residual only")
+    return name + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def _default_search() -> tuple:
+    """The rate and lambda :class:`~adlip.detectors.AnoGAN` searches with by default."""
+    import inspect
+
+    from adlip.detectors.anogan import AnoGAN
+
+    defaults = inspect.signature(AnoGAN.__init__).parameters
+    return defaults["latent_learning_rate"].default, defaults["feature_weight"].default
+
+
+def row_name(row: dict) -> str:
+    """:func:`search_name` of one of a record's rows."""
+    return search_name(row["learning_rate"], row["feature_weight"], row["steps"])
 
 
 @dataclass(frozen=True)
@@ -39,9 +81,8 @@ class SearchVariant:
     """One way to run the latent search: Adam's learning rate, lambda of eq. 2.12, and the steps
     (None: the profile's ``latent_steps``, 500 at ``full``)."""
 
-    label: str
     learning_rate: float
-    feature_weight: float
+    feature_weight: float = 0.1
     steps: int | None = None
 
     def __post_init__(self):
@@ -49,13 +90,17 @@ class SearchVariant:
         check_number("feature_weight", self.feature_weight, low=0.0, high=1.0, what="in [0, 1]")
         check_integer("steps", self.steps, 0, allow_none=True, what="a non-negative integer or None")
 
+    @property
+    def label(self) -> str:
+        return search_name(self.learning_rate, self.feature_weight, self.steps)
 
-VARIANTS = (
-    SearchVariant("adlip: rate 0.01, lambda 0.1", 0.01, 0.1),
-    SearchVariant("rate 0.001 (Keras's default)", 0.001, 0.1),
-    SearchVariant("rate 0.1", 0.1, 0.1),
-    SearchVariant("lambda 0 (residual only)", 0.01, 0.0),
-    SearchVariant("no search (the initial latent vectors)", 0.01, 0.1, steps=0),
+
+VARIANTS = (   # the first is the reference every change is measured from
+    SearchVariant(*FIRST_SWEEP_SEARCH),
+    SearchVariant(0.001),
+    SearchVariant(0.1),
+    SearchVariant(0.01, 0.0),
+    SearchVariant(0.01, steps=0),
 )
 
 
@@ -165,7 +210,7 @@ def grid(profile: str) -> list:
 
 
 def change_interval(record: dict, index: int, level: float = 0.95) -> tuple | None:
-    """``(change, low, high)`` in points: variant ``index``'s ROC-AUC minus adlip's search's, with a
+    """``(change, low, high)`` in points: variant ``index``'s ROC-AUC minus the first sweep's search's, with a
     paired bootstrap interval over the record's images; None for records without per-image scores."""
     rows = record["rows"]
     if "labels" not in record or any("scores" not in rows[i] for i in (0, index)):
@@ -176,7 +221,7 @@ def change_interval(record: dict, index: int, level: float = 0.95) -> tuple | No
 
 
 def variant_table(records):
-    """One row per record and variant: class, variant, steps, ROC-AUC, its change from adlip's search
+    """One row per record and variant: class, variant, steps, ROC-AUC, its change from the first sweep's search
     (with a 95% paired bootstrap interval where the record keeps per-image scores), and how far the
     search moved the latent vectors of normal and anomalous images (where recorded)."""
     import pandas as pd
@@ -186,7 +231,7 @@ def variant_table(records):
         reference = record["rows"][0]["auc"]
         for index, row in enumerate(record["rows"]):
             interval = change_interval(record, index) if index else None
-            rows.append({"class": record["normal_class"], "search": row["label"], "steps": row["steps"],
+            rows.append({"class": record["normal_class"], "search": row_name(row), "steps": row["steps"],
                          "ROC-AUC (%)": 100 * row["auc"], "change (points)": 100 * (row["auc"] - reference),
                          "95% interval": "" if interval is None else f"{interval[1]:+.1f} to {interval[2]:+.1f}",
                          "residual-only ROC-AUC (%)": 100 * row["residual_auc"],
@@ -209,8 +254,8 @@ def variant_points(records):
     per class, and the thesis's standard-AnoGAN mean and spread per class (experiment 2)."""
     records = sorted(records, key=lambda record: record["normal_class"])
     classes = [record["normal_class"] for record in records]
-    labels = list(dict.fromkeys(row["label"] for record in records for row in record["rows"]))
-    aucs = {label: [next((100 * row["auc"] for row in record["rows"] if row["label"] == label), None)
+    labels = list(dict.fromkeys(row_name(row) for record in records for row in record["rows"]))
+    aucs = {label: [next((100 * row["auc"] for row in record["rows"] if row_name(row) == label), None)
                     for record in records] for label in labels}
     references = []
     for record in records:
@@ -226,8 +271,14 @@ def same_gan(record: dict, sweep_record: dict) -> bool:
 
 
 def _sweep_record(record: dict, sweep_records) -> dict | None:
-    """The sweep's record of the same task (experiment 2, standard AnoGAN, class, seed, profile), if any."""
+    """The sweep's record of the same task (experiment 2, standard AnoGAN, class, seed, profile) that
+    searched as the study's first row did (the first sweep's record), if any."""
+    first = record["rows"][0]
     for candidate in sweep_records or ():
+        params = candidate.get("detector_params", {})
+        if (params.get("latent_learning_rate"), params.get("feature_weight")) != \
+                (first["learning_rate"], first["feature_weight"]):
+            continue
         if (candidate.get("algorithm") == "anogan" and candidate.get("lipschitz") is None
                 and candidate.get("experiment") == "exp2" and candidate.get("status", "ok") == "ok"
                 and candidate.get("dataset") == record["dataset"] and candidate.get("profile") == record["profile"]
@@ -249,9 +300,9 @@ def search_statement(records, sweep_records=()) -> str:
         best, worst = max(searched, key=lambda r: r["auc"]), min(searched, key=lambda r: r["auc"])
         unsearched = [row for row in rows if row["steps"] == 0]
         text = (f"Class {record['normal_class']}, seed {record['seed']}, the first {record['n_test']} test images "
-                f"({record['n_test'] - record['n_anomalies']} normal): adlip's search gives {100 * ours['auc']:.1f}; "
-                f"the other searches give from {100 * worst['auc']:.1f} ({worst['label']}) to "
-                f"{100 * best['auc']:.1f} ({best['label']})")
+                f"({record['n_test'] - record['n_anomalies']} normal): the first sweep's search (rate "
+                f"{ours['learning_rate']:g}) gives {100 * ours['auc']:.1f}; the other searches give from "
+                f"{100 * worst['auc']:.1f} ({row_name(worst)}) to {100 * best['auc']:.1f} ({row_name(best)})")
         if unsearched:
             text += f", and no search at all {100 * unsearched[0]['auc']:.1f}"
         text += "."
@@ -296,7 +347,7 @@ def across_classes_statement(records, sweep_records=()) -> str:
     full = sorted((r for r in records if r["profile"] == "full"), key=lambda r: r["normal_class"])
     if len(full) < 2:
         return ""
-    labels = [row["label"] for row in full[0]["rows"][1:] if row["steps"] > 0]
+    labels = [row_name(row) for row in full[0]["rows"][1:] if row["steps"] > 0]
     changes = {label: [_change(record, label) for record in full] for label in labels}
     changes = {label: values for label, values in changes.items() if None not in values}
     if not changes:
@@ -305,7 +356,8 @@ def across_classes_statement(records, sweep_records=()) -> str:
     classes = [record["normal_class"] for record in full]
     per_class = ", ".join(f"{c}: {v:+.1f}" for c, v in zip(classes, changes[best]))
     text = (f"Across classes {', '.join(map(str, classes))}, the search that gains most on average is "
-            f"{best}: {np.mean(changes[best]):+.1f} points against adlip's search (per class {per_class}).")
+            f"{best}: {np.mean(changes[best]):+.1f} points against the first sweep's search (per class "
+            f"{per_class}).")
     gaps = []
     for record in full:
         sweep = _sweep_record(record, sweep_records)
@@ -325,9 +377,74 @@ def across_classes_statement(records, sweep_records=()) -> str:
 
 
 def _change(record: dict, label: str) -> float | None:
-    """Variant ``label``'s ROC-AUC minus adlip's search's in ``record``, in points (None if absent)."""
-    rows = {row["label"]: row["auc"] for row in record["rows"]}
+    """Search ``label``'s ROC-AUC minus the first sweep's search's in ``record``, in points (None if absent)."""
+    rows = {row_name(row): row["auc"] for row in record["rows"]}
     return None if label not in rows else 100 * (rows[label] - record["rows"][0]["auc"])
+
+
+def first_sweep_records(results_dir="results") -> list:
+    """The first thesis-budget sweep's AnoGAN records (search rate 0.01), kept when the AnoGAN
+    cells were rerun with the slower search; an empty list where the archive is absent."""
+    folder = Path(results_dir) / FIRST_SWEEP_FOLDER
+    return load_records(folder) if folder.is_dir() else []
+
+
+def _anogan_cells(records) -> dict:
+    """Experiment 2's AnoGAN records by (class, K or None, seed), finished runs only."""
+    return {(r["normal_class"], r.get("lipschitz"), r["seed"]): r for r in records
+            if r.get("algorithm") == "anogan" and r.get("experiment") == "exp2" and r.get("status", "ok") == "ok"}
+
+
+def rerun_table(first_records, records):
+    """Experiment 2's AnoGAN cells of the first sweep beside the rerun with adlip's default search:
+    class, kind, both ROC-AUCs (%), the change and the thesis's mean and spread. A cell not rerun
+    yet shows an empty rerun column."""
+    import pandas as pd
+
+    first, rerun = _anogan_cells(first_records), _anogan_cells(records)
+    rate = _default_search()[0]
+    rows = []
+    for (normal_class, k, seed), old in sorted(first.items(), key=lambda item: (item[0][1] is not None,) + item[0][::2]):
+        new = rerun.get((normal_class, k, seed))
+        if new is not None and new["detector_params"].get("latent_learning_rate") != rate:
+            new = None   # a record made before the switch, not a rerun
+        thesis = reference_auc(normal_class, k)
+        rows.append({"class": normal_class, "kind": "standard" if k is None else f"Lipschitz K={k:g}", "seed": seed,
+                     f"first sweep, rate {FIRST_SWEEP_SEARCH[0]:g} (%)": 100 * old["auc"],
+                     f"rerun, rate {rate:g} (%)": None if new is None else 100 * new["auc"],
+                     "change (points)": None if new is None else 100 * (new["auc"] - old["auc"]),
+                     "thesis (%)": None if thesis is None else thesis.mean,
+                     "thesis's std": None if thesis is None else thesis.std})
+    return pd.DataFrame(rows).round(1)
+
+
+def reference_auc(normal_class: int, k):
+    """The thesis's experiment-2 AnoGAN ROC-AUC on MNIST for a class, standard (k None) or Lipschitz."""
+    from adlip import reference
+
+    return reference.thesis_auc("exp2", "mnist", "anogan", k is not None, normal_class)
+
+
+def rerun_statement(table) -> str:
+    """Markdown over :func:`rerun_table`: per kind, the mean change over the cells rerun so far and
+    their mean distance to the thesis before and after."""
+    rerun_column = next(c for c in table.columns if c.startswith("rerun"))
+    first_column = next(c for c in table.columns if c.startswith("first sweep"))
+    done = table[table[rerun_column].notna()]
+    if done.empty:
+        return (f"No AnoGAN cell has been rerun with the slower search yet ({len(table)} to run: "
+                "`python -m adlip sweep --experiment exp2 --profile full --dataset mnist --seed 0 --algorithm anogan --out results/exp2/full`).")
+    parts = []
+    for kind, cells in done.groupby("kind", sort=False):
+        thesis = cells["thesis (%)"].astype(float).to_numpy()
+        before, after = cells[first_column].to_numpy() - thesis, cells[rerun_column].to_numpy() - thesis
+        parts.append(f"{kind}, {len(cells)} class{'es' if len(cells) > 1 else ''} "
+                     f"({', '.join(map(str, cells['class']))}): {cells['change (points)'].mean():+.1f} points on "
+                     f"average; the mean difference to the thesis goes from {np.nanmean(before):+.1f} to "
+                     f"{np.nanmean(after):+.1f}")
+    todo = len(table) - len(done)
+    return ("Rerun with the slower search so far: " + "; ".join(parts) + "."
+            + (f" {todo} of the first sweep's {len(table)} cells are still to rerun." if todo else ""))
 
 
 LATENT_SEARCH = Study(name=STUDY, title="AnoGAN's latent search varied on one trained GAN (experiment 2's "

@@ -61,7 +61,9 @@ def _budget_clause(records) -> str:
             f"{_span(r.get('n_train') for r in ok if r.get('n_train'))} train / {_test_sizes(ok)}")
     steps = [(r.get("detector_params") or {}).get("latent_steps") for r in ok if r["algorithm"] == "anogan"]
     if any(steps):
-        text += f", AnoGAN latent search {_span(s for s in steps if s)} steps"
+        rates = [(r.get("detector_params") or {}).get("latent_learning_rate") for r in ok if r["algorithm"] == "anogan"]
+        rate = f" at Adam rate {_span(f'{v:g}' for v in rates if v)}" if any(rates) else ""
+        text += f", AnoGAN latent search {_span(s for s in steps if s)} steps{rate}"
     orthogonalizations = {(r.get("budget") or {}).get("orthogonalization") for r in ok
                           if r["algorithm"] == "anogan" and r.get("lipschitz") is not None}
     if orthogonalizations - {None}:
