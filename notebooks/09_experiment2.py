@@ -251,8 +251,8 @@ else:
 # reruns as they land. The first sweep's AnoGAN records are kept apart
 # (`results/archive/anogan-search-rate-0.01/`), and the table below puts each of its cells beside
 # its rerun, on all 1000 test images. Where a gap remains after the rerun, the search is not the
-# whole of it: class 5 was about eight points short of the thesis in the study even with the
-# slower search.
+# whole of it; the study's per-class statements above already show which classes the slower search
+# leaves short of the thesis on its 500 images.
 
 # %%
 first_sweep = latent_search.first_sweep_records(results_dir)
