@@ -9,8 +9,8 @@ per session (the ``pinned_smoke_runs`` fixture, whose experiment-2 runs the chap
   bitwise the pinned ones: the same code on the same kind of CPU gives the same bits.
 - On any other platform TensorFlow runs other kernels (AVX2 against AVX-512, say), which sum in
   other orders, so bits cannot be asked for. There every number must agree with every pinned file
-  to ``RTOL`` and the budget fields exactly. Between the AVX2-only machine of the x86_64-avx2 file
-  and the AVX-512 one of the x86_64-avx512_bf16 file, the largest difference measured was 1.3e-3
+  to ``RTOL`` and the budget fields exactly. Between an AVX2-only machine (its file was dropped when
+  the latent search changed) and the AVX-512 one, the largest difference measured was 1.3e-3
   relative (a gradient-ascent slope of the standard AnoGAN), and the ROC-AUCs moved by at most
   8e-5; a changed algorithm moves them by far more.
 
