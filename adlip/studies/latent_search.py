@@ -335,6 +335,26 @@ def search_statement(records, sweep_records=()) -> str:
     return "\n\n".join(lines + ([across] if across else [])) if lines else "No latent-search records yet."
 
 
+def _full_by_class(records) -> list:
+    return sorted((r for r in records if r["profile"] == "full"), key=lambda r: r["normal_class"])
+
+
+def best_search(records) -> tuple | None:
+    """``(name, changes)``: over the ``full`` records of two or more classes, the search (other than
+    the first sweep's, with steps) whose ROC-AUC gains most on average against the first sweep's,
+    and its change per class in points, classes in order. None with fewer than two such records."""
+    full = _full_by_class(records)
+    if len(full) < 2:
+        return None
+    labels = [row_name(row) for row in full[0]["rows"][1:] if row["steps"] > 0]
+    changes = {label: [_change(record, label) for record in full] for label in labels}
+    changes = {label: values for label, values in changes.items() if None not in values}
+    if not changes:
+        return None
+    best = max(changes, key=lambda label: np.mean(changes[label]))
+    return best, changes[best]
+
+
 def across_classes_statement(records, sweep_records=()) -> str:
     """Markdown over the ``full`` records of two or more classes: the search that gains most on
     average, its change on each class, and the sweep's gaps to the thesis on the same classes.
@@ -344,19 +364,15 @@ def across_classes_statement(records, sweep_records=()) -> str:
     gaps on the sweep's (twice as many), so the comparison is approximate and says so by "would".
     Empty with fewer than two such records.
     """
-    full = sorted((r for r in records if r["profile"] == "full"), key=lambda r: r["normal_class"])
-    if len(full) < 2:
+    full = _full_by_class(records)
+    found = best_search(records)
+    if found is None:
         return ""
-    labels = [row_name(row) for row in full[0]["rows"][1:] if row["steps"] > 0]
-    changes = {label: [_change(record, label) for record in full] for label in labels}
-    changes = {label: values for label, values in changes.items() if None not in values}
-    if not changes:
-        return ""
-    best = max(changes, key=lambda label: np.mean(changes[label]))
+    best, changes = found
     classes = [record["normal_class"] for record in full]
-    per_class = ", ".join(f"{c}: {v:+.1f}" for c, v in zip(classes, changes[best]))
+    per_class = ", ".join(f"{c}: {v:+.1f}" for c, v in zip(classes, changes))
     text = (f"Across classes {', '.join(map(str, classes))}, the search that gains most on average is "
-            f"{best}: {np.mean(changes[best]):+.1f} points against the first sweep's search (per class "
+            f"{best}: {np.mean(changes):+.1f} points against the first sweep's search (per class "
             f"{per_class}).")
     gaps = []
     for record in full:
@@ -367,8 +383,8 @@ def across_classes_statement(records, sweep_records=()) -> str:
         per_gap = ", ".join(f"{c}: {g:+.1f}" for c, g in zip(classes, gaps))
         text += (f" The sweep's gaps to the thesis on the same classes are {per_gap} (mean "
                  f"{np.mean(gaps):+.1f}).")
-        closed = [c for c, g, v in zip(classes, gaps, changes[best]) if g < 0 and v >= -g]
-        further = [c for c, g, v in zip(classes, gaps, changes[best]) if abs(g + v) > abs(g) + 1.0]
+        closed = [c for c, g, v in zip(classes, gaps, changes) if g < 0 and v >= -g]
+        further = [c for c, g, v in zip(classes, gaps, changes) if abs(g + v) > abs(g) + 1.0]
         text += (f" It would close the gap on {len(closed)} of the {sum(g < 0 for g in gaps)} classes below "
                  f"the thesis{' (' + ', '.join(map(str, closed)) + ')' if closed else ''}")
         text += (f", and would move class {', '.join(map(str, further))} more than a point further from the thesis."
