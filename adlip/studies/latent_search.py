@@ -35,7 +35,7 @@ import numpy as np
 from adlip import metrics, runs
 from adlip.checks import check_integer, check_number
 from adlip.profiles import get_profile
-from adlip.records import _jsonable, load_records, provenance
+from adlip.records import _jsonable, load_records, provenance, results_folder
 from adlip.studies.base import Study, StudyBudget, TaskRun
 
 STUDY = "latent-search"
@@ -401,7 +401,7 @@ def _change(record: dict, label: str) -> float | None:
 def first_sweep_records(results_dir="results") -> list:
     """The first thesis-budget sweep's AnoGAN records (search rate 0.01), kept when the AnoGAN
     cells were rerun with the slower search; an empty list where the archive is absent."""
-    folder = Path(results_dir) / FIRST_SWEEP_FOLDER
+    folder = results_folder(results_dir, *FIRST_SWEEP_FOLDER.parts)
     return load_records(folder) if folder.is_dir() else []
 
 
