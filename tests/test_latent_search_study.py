@@ -239,9 +239,10 @@ def test_the_statement_weighs_the_first_sweeps_record_not_the_rerun():
     assert "against the thesis's" not in latent_search.search_statement([record], [rerun])
 
 
-def _anogan(normal_class, k, auc, rate):
+def _anogan(normal_class, k, auc, rate, losses=(2.0, 1.5)):
     return dict(algorithm="anogan", experiment="exp2", dataset="mnist", profile="full", normal_class=normal_class,
-                lipschitz=k, seed=0, auc=auc, detector_params=dict(FIRST, latent_learning_rate=rate))
+                lipschitz=k, seed=0, auc=auc, detector_params=dict(FIRST, latent_learning_rate=rate),
+                history={"discriminator_loss": [0.5, 0.4], "generator_loss": list(losses)})
 
 
 def test_rerun_table_puts_each_first_sweep_cell_beside_its_rerun():
@@ -257,6 +258,10 @@ def test_rerun_table_puts_each_first_sweep_cell_beside_its_rerun():
     assert "standard, 1 class (3): +13.3 points" in text
     assert f"from {67.9 - thesis.mean:+.1f} to {81.2 - thesis.mean:+.1f}" in text
     assert "2 of the first sweep's 3 cells are still to rerun" in text
+    assert table["same GAN"].tolist() == ["", "yes", ""] and "slightly different GAN" not in text
+    other = latent_search.rerun_table(first, [_anogan(3, None, 0.812, 0.001, losses=(2.0, 1.6))])
+    assert other["same GAN"].iloc[1] == "no"
+    assert "slightly different GAN for standard class 3" in latent_search.rerun_statement(other)
     assert "No AnoGAN cell" in latent_search.rerun_statement(latent_search.rerun_table(first, []))
 
 

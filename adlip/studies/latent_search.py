@@ -413,8 +413,10 @@ def _anogan_cells(records) -> dict:
 
 def rerun_table(first_records, records):
     """Experiment 2's AnoGAN cells of the first sweep beside the rerun with adlip's default search:
-    class, kind, both ROC-AUCs (%), the change and the thesis's mean and spread. A cell not rerun
-    yet shows an empty rerun column."""
+    class, kind, both ROC-AUCs (%), the change, whether the rerun trained the same GAN (the same
+    losses at every epoch; not so where the first record was made on another kind of CPU, whose
+    kernels round differently, so its change holds the GAN's difference too) and the thesis's mean
+    and spread. A cell not rerun yet shows an empty rerun column."""
     import pandas as pd
 
     first, rerun = _anogan_cells(first_records), _anogan_cells(records)
@@ -429,6 +431,7 @@ def rerun_table(first_records, records):
                      f"first sweep, rate {FIRST_SWEEP_SEARCH[0]:g} (%)": 100 * old["auc"],
                      f"rerun, rate {rate:g} (%)": None if new is None else 100 * new["auc"],
                      "change (points)": None if new is None else 100 * (new["auc"] - old["auc"]),
+                     "same GAN": "" if new is None else ("yes" if same_gan(new, old) else "no"),
                      "thesis (%)": None if thesis is None else thesis.mean,
                      "thesis's std": None if thesis is None else thesis.std})
     return pd.DataFrame(rows).round(1)
@@ -451,6 +454,7 @@ def rerun_statement(table) -> str:
         return (f"No AnoGAN cell has been rerun with the slower search yet ({len(table)} to run: "
                 "`python -m adlip sweep --experiment exp2 --profile full --dataset mnist --seed 0 --algorithm anogan --out results/exp2/full`).")
     parts = []
+    other_gans = done[done["same GAN"] == "no"]
     for kind, cells in done.groupby("kind", sort=False):
         thesis = cells["thesis (%)"].astype(float).to_numpy()
         before, after = cells[first_column].to_numpy() - thesis, cells[rerun_column].to_numpy() - thesis
@@ -459,7 +463,10 @@ def rerun_statement(table) -> str:
                      f"average; the mean difference to the thesis goes from {np.nanmean(before):+.1f} to "
                      f"{np.nanmean(after):+.1f}")
     todo = len(table) - len(done)
+    cells = lambda rows: ", ".join(f"{kind} class {c}" for kind, c in zip(rows["kind"], rows["class"]))
     return ("Rerun with the slower search so far: " + "; ".join(parts) + "."
+            + (f" The rerun trained a slightly different GAN for {cells(other_gans)} (first made on another "
+               "kind of CPU), so there the change is not the search's alone." if len(other_gans) else "")
             + (f" {todo} of the first sweep's {len(table)} cells are still to rerun." if todo else ""))
 
 
