@@ -267,7 +267,7 @@ if first_sweep:
 # same 1000 test images drawn with seed 1234): ROC-AUC of the first sweep, which searched at rate
 # 0.01, and of the rerun at rate 0.001, same code otherwise; an empty rerun cell is still to run.
 # "Same GAN" says whether the rerun's training losses equal the first run's at every epoch: the
-# first runs of class 0 were made on a CPU without AVX-512, whose kernels round differently, so
+# first run of a cell made on another kind of CPU (one without AVX-512, say) rounds differently, so
 # there the GAN differs slightly too. The thesis's columns are its mean and standard deviation
 # over three seeds.
 # ```
