@@ -244,9 +244,7 @@ def variant_table(records):
 
 def _thesis(record: dict):
     """The thesis's experiment-2 ROC-AUC (mean, std) of the standard AnoGAN on the record's class."""
-    from adlip import reference
-
-    return reference.thesis_auc("exp2", record["dataset"], "anogan", False, record["normal_class"])
+    return reference_auc(record["normal_class"], None, record["dataset"])
 
 
 def variant_points(records):
@@ -437,11 +435,11 @@ def rerun_table(first_records, records):
     return pd.DataFrame(rows).round(1)
 
 
-def reference_auc(normal_class: int, k):
-    """The thesis's experiment-2 AnoGAN ROC-AUC on MNIST for a class, standard (k None) or Lipschitz."""
+def reference_auc(normal_class: int, k, dataset: str = "mnist"):
+    """The thesis's experiment-2 AnoGAN ROC-AUC (mean, std) for a class, standard (k None) or Lipschitz."""
     from adlip import reference
 
-    return reference.thesis_auc("exp2", "mnist", "anogan", k is not None, normal_class)
+    return reference.thesis_auc("exp2", dataset, "anogan", k is not None, normal_class)
 
 
 def rerun_statement(table) -> str:
