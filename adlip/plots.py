@@ -532,8 +532,34 @@ def search_variants(classes, aucs: dict, references=None, reference_label="the t
     ``aucs`` maps a variant's label to one ROC-AUC (%) per class (None where not measured);
     ``references`` is one ``(mean, std)`` or None per class.
     """
-    positions = np.arange(len(classes), dtype=float)
     fig, ax = _subplots(width=max(5.5, 1.5 * len(classes) + 3.0), height=3.8)
+    _variant_markers(ax, classes, aucs, references, reference_label)
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def variant_panels(panels: dict, reference_label="the thesis (mean ± std over seeds)"):
+    """:func:`search_variants` once per panel, side by side on one ROC-AUC axis: ``panels`` maps a
+    panel's title to its ``(classes, aucs, references)``. One legend serves all panels, so the
+    variants must carry the same labels in each."""
+    widths = [max(2.0, 0.6 * len(classes) + 0.8) for classes, _, _ in panels.values()]
+    fig, axes = _subplots(1, len(panels), width=sum(widths) + 2.5, height=3.8, sharey=True, squeeze=False,
+                          gridspec_kw={"width_ratios": widths})
+    for ax, (title, (classes, aucs, references)) in zip(axes[0], panels.items()):
+        _variant_markers(ax, classes, aucs, references, reference_label)
+        ax.set_title(title)
+    for ax in axes[0][1:]:
+        ax.set_ylabel("")
+    handles = {label: handle for ax in axes[0] for handle, label in zip(*ax.get_legend_handles_labels())}
+    axes[0][-1].legend(handles.values(), handles.keys(), fontsize="small", loc="center left",
+                       bbox_to_anchor=(1.01, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def _variant_markers(ax, classes, aucs, references, reference_label):
+    positions = np.arange(len(classes), dtype=float)
     width = 0.7 / max(1, len(aucs))
     markers = "osD^vP"
     for i, (label, values) in enumerate(aucs.items()):
@@ -553,6 +579,3 @@ def search_variants(classes, aucs: dict, references=None, reference_label="the t
     ax.set_xticks(positions, [str(c) for c in classes])
     ax.set_xlabel("normal class")
     ax.set_ylabel("ROC-AUC (%)")
-    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))
-    fig.tight_layout()
-    return fig

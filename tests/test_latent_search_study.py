@@ -265,6 +265,29 @@ def test_rerun_table_puts_each_first_sweep_cell_beside_its_rerun():
     assert "No AnoGAN cell" in latent_search.rerun_statement(latent_search.rerun_table(first, []))
 
 
+def test_rerun_points_draw_each_kind_in_its_own_panel():
+    first = [_anogan(3, None, 0.679, 0.01), _anogan(0, None, 0.914, 0.01), _anogan(0, 1.0, 0.927, 0.01)]
+    table = latent_search.rerun_table(first, [_anogan(3, None, 0.812, 0.001)])
+    panels = latent_search.rerun_points(table)
+    assert list(panels) == ["standard", "Lipschitz K=1"]
+    classes, aucs, references = panels["standard"]
+    assert classes == [0, 3]
+    assert aucs == {"first sweep, rate 0.01": [91.4, 67.9], "rerun, rate 0.001": [None, 81.2]}
+    thesis = reference.thesis_auc("exp2", "mnist", "anogan", False, 3)
+    assert references[1] == (thesis.mean, thesis.std)
+    assert panels["Lipschitz K=1"][1]["rerun, rate 0.001"] == [None]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    figure = plots.variant_panels(panels)
+    assert [axis.get_title() for axis in figure.axes] == ["standard", "Lipschitz K=1"]
+    markers = {c.get_label(): len(c.get_offsets()) for c in figure.axes[0].collections if c.get_label() in aucs}
+    assert markers == {"first sweep, rate 0.01": 2, "rerun, rate 0.001": 1}
+    legend = figure.axes[1].get_legend()
+    assert {text.get_text() for text in legend.get_texts()} >= set(aucs)   # one legend names both searches
+    matplotlib.pyplot.close(figure)
+
+
 def test_first_sweep_records_come_from_the_archive(tmp_path):
     assert latent_search.first_sweep_records(tmp_path) == []
     folder = tmp_path / latent_search.FIRST_SWEEP_FOLDER / "exp2" / "full"

@@ -435,6 +435,23 @@ def rerun_table(first_records, records):
     return pd.DataFrame(rows).round(1)
 
 
+def rerun_points(table) -> dict:
+    """What :func:`adlip.plots.variant_panels` draws from :func:`rerun_table`: per kind (standard,
+    Lipschitz K=...), the classes, the first sweep's and the rerun's ROC-AUC (%) per class (None
+    where not run yet) and the thesis's mean and spread."""
+    import pandas as pd
+
+    value = lambda x: None if pd.isna(x) else float(x)
+    columns = [c for c in table.columns if c.startswith(("first sweep", "rerun"))]
+    panels = {}
+    for kind, cells in table.groupby("kind", sort=False):
+        aucs = {column.removesuffix(" (%)"): [value(v) for v in cells[column]] for column in columns}
+        references = [None if pd.isna(mean) else (float(mean), float(std))
+                      for mean, std in zip(cells["thesis (%)"], cells["thesis's std"])]
+        panels[kind] = (list(cells["class"]), aucs, references)
+    return panels
+
+
 def reference_auc(normal_class: int, k, dataset: str = "mnist"):
     """The thesis's experiment-2 AnoGAN ROC-AUC (mean, std) for a class, standard (k None) or Lipschitz."""
     from adlip import reference
