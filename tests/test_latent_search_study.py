@@ -257,6 +257,17 @@ def test_rerun_table_puts_each_first_sweep_cell_beside_its_rerun():
     text = latent_search.rerun_statement(table)
     assert "standard, 1 class (3): +13.3 points" in text
     assert f"from {67.9 - thesis.mean:+.1f} to {81.2 - thesis.mean:+.1f}" in text
+    assert f"mean distance from {abs(67.9 - thesis.mean):.1f} to {abs(81.2 - thesis.mean):.1f}" in text
+    between = 67.9 <= thesis.mean <= 81.2
+    assert f"searches' ROC-AUCs on {int(between)} of them" + (" (3)" if between else "") in text
+    above = latent_search.rerun_statement(latent_search.rerun_table(
+        [_anogan(3, None, thesis.mean / 100 + 0.05, 0.01)], [_anogan(3, None, thesis.mean / 100 + 0.02, 0.001)]))
+    assert "on 0 of them" in above and "from +5.0 to +2.0 (the mean distance from 5.0 to 2.0)" in above
+    assert "collapsed" not in text and table["GAN collapsed"].tolist() == ["", "", ""]
+    collapsed = [dict(_anogan(0, 1.0, 0.927, 0.01), collapsed=True), dict(_anogan(3, None, 0.679, 0.01), collapsed=False)]
+    flagged = latent_search.rerun_table(collapsed, [dict(_anogan(0, 1.0, 0.93, 0.001), collapsed=True)])
+    assert flagged["GAN collapsed"].tolist() == ["no", "yes"]
+    assert "its generator collapsed to a few images in 1 of them" in latent_search.rerun_statement(flagged)
     assert "2 of the first sweep's 3 cells are still to rerun" in text
     assert table["same GAN"].tolist() == ["", "yes", ""] and "slightly different GAN" not in text
     other = latent_search.rerun_table(first, [_anogan(3, None, 0.812, 0.001, losses=(2.0, 1.6))])

@@ -413,8 +413,9 @@ def rerun_table(first_records, records):
     """Experiment 2's AnoGAN cells of the first sweep beside the rerun with adlip's default search:
     class, kind, both ROC-AUCs (%), the change, whether the rerun trained the same GAN (the same
     losses at every epoch; not so where the first record was made on another kind of CPU, whose
-    kernels round differently, so its change holds the GAN's difference too) and the thesis's mean
-    and spread. A cell not rerun yet shows an empty rerun column."""
+    kernels round differently, so its change holds the GAN's difference too), whether the GAN
+    collapsed (the record's ``collapsed`` flag, the rerun's where there is one) and the thesis's
+    mean and spread. A cell not rerun yet shows an empty rerun column."""
     import pandas as pd
 
     first, rerun = _anogan_cells(first_records), _anogan_cells(records)
@@ -430,6 +431,7 @@ def rerun_table(first_records, records):
                      f"rerun, rate {rate:g} (%)": None if new is None else 100 * new["auc"],
                      "change (points)": None if new is None else 100 * (new["auc"] - old["auc"]),
                      "same GAN": "" if new is None else ("yes" if same_gan(new, old) else "no"),
+                     "GAN collapsed": _yes_no((new or old).get("collapsed")),
                      "thesis (%)": None if thesis is None else thesis.mean,
                      "thesis's std": None if thesis is None else thesis.std})
     return pd.DataFrame(rows).round(1)
@@ -452,6 +454,16 @@ def rerun_points(table) -> dict:
     return panels
 
 
+def _collapsed_clause(cells) -> str:
+    """The clause saying in how many of ``cells`` the GAN collapsed (empty where none did)."""
+    collapsed = (cells["GAN collapsed"] == "yes").sum()
+    return f"; its generator collapsed to a few images in {collapsed} of them" if collapsed else ""
+
+
+def _yes_no(flag) -> str:
+    return "" if flag is None else ("yes" if flag else "no")
+
+
 def reference_auc(normal_class: int, k, dataset: str = "mnist"):
     """The thesis's experiment-2 AnoGAN ROC-AUC (mean, std) for a class, standard (k None) or Lipschitz."""
     from adlip import reference
@@ -460,8 +472,10 @@ def reference_auc(normal_class: int, k, dataset: str = "mnist"):
 
 
 def rerun_statement(table) -> str:
-    """Markdown over :func:`rerun_table`: per kind, the mean change over the cells rerun so far and
-    their mean distance to the thesis before and after."""
+    """Markdown over :func:`rerun_table`: per kind, the mean change over the cells rerun so far, their
+    mean difference and mean distance to the thesis before and after (signed differences of both
+    signs cancel in the mean; distances do not), and the classes whose thesis mean lies between the
+    two searches' ROC-AUCs (where the thesis's unstated search behaves like something in between)."""
     rerun_column = next(c for c in table.columns if c.startswith("rerun"))
     first_column = next(c for c in table.columns if c.startswith("first sweep"))
     done = table[table[rerun_column].notna()]
@@ -472,11 +486,16 @@ def rerun_statement(table) -> str:
     other_gans = done[done["same GAN"] == "no"]
     for kind, cells in done.groupby("kind", sort=False):
         thesis = cells["thesis (%)"].astype(float).to_numpy()
-        before, after = cells[first_column].to_numpy() - thesis, cells[rerun_column].to_numpy() - thesis
+        first, rerun = cells[first_column].to_numpy(), cells[rerun_column].to_numpy()
+        before, after = first - thesis, rerun - thesis
+        between = cells["class"][(np.minimum(first, rerun) <= thesis) & (thesis <= np.maximum(first, rerun))]
         parts.append(f"{kind}, {len(cells)} class{'es' if len(cells) > 1 else ''} "
                      f"({', '.join(map(str, cells['class']))}): {cells['change (points)'].mean():+.1f} points on "
                      f"average; the mean difference to the thesis goes from {np.nanmean(before):+.1f} to "
-                     f"{np.nanmean(after):+.1f}")
+                     f"{np.nanmean(after):+.1f} (the mean distance from {np.nanmean(abs(before)):.1f} to "
+                     f"{np.nanmean(abs(after)):.1f}), and the thesis's mean lies between the two searches' "
+                     f"ROC-AUCs on {len(between)} of them" + (f" ({', '.join(map(str, between))})" if len(between) else "")
+                     + _collapsed_clause(cells))
     todo = len(table) - len(done)
     cells = lambda rows: ", ".join(f"{kind} class {c}" for kind, c in zip(rows["kind"], rows["class"]))
     return ("Rerun with the slower search so far: " + "; ".join(parts) + "."
