@@ -418,7 +418,9 @@ fig = plots.image_rows({"test image": mnist_gan.x_test[picked],
 # * At the thesis's budget the DCAE and the Deep SVDDs land on the thesis's means. The standard
 #   AnoGAN landed below it with a search at rate 0.01; the `latent-search` study found the search's
 #   learning rate, which the thesis does not state, worth several points on the same GAN, and the
-#   AnoGAN cells are rerun with the better rate, Keras's default.
+#   AnoGAN cells are rerun with the better rate, Keras's default. The reruns put the standard
+#   AnoGAN on both sides of the thesis, class by class: its AnoGAN cells are reproducible only as
+#   far as its search is known.
 # * The robustness ratio compares lower bounds, not true constants: {ref}`chap-analysis` shows how
 #   much tighter a gradient-ascent bound is, and what that does to the ratio.
 #
