@@ -430,7 +430,7 @@ def rerun_table(first_records, records):
                      f"first sweep, rate {FIRST_SWEEP_SEARCH[0]:g} (%)": 100 * old["auc"],
                      f"rerun, rate {rate:g} (%)": None if new is None else 100 * new["auc"],
                      "change (points)": None if new is None else 100 * (new["auc"] - old["auc"]),
-                     "same GAN": "" if new is None else ("yes" if same_gan(new, old) else "no"),
+                     "same GAN": _yes_no(None if new is None else same_gan(new, old)),
                      "GAN collapsed": _yes_no((new or old).get("collapsed")),
                      "thesis (%)": None if thesis is None else thesis.mean,
                      "thesis's std": None if thesis is None else thesis.std})
@@ -444,7 +444,7 @@ def rerun_points(table) -> dict:
     import pandas as pd
 
     value = lambda x: None if pd.isna(x) else float(x)
-    columns = [c for c in table.columns if c.startswith(("first sweep", "rerun"))]
+    columns = _search_columns(table)
     panels = {}
     for kind, cells in table.groupby("kind", sort=False):
         aucs = {column.removesuffix(" (%)"): [value(v) for v in cells[column]] for column in columns}
@@ -452,6 +452,11 @@ def rerun_points(table) -> dict:
                       for mean, std in zip(cells["thesis (%)"], cells["thesis's std"])]
         panels[kind] = (list(cells["class"]), aucs, references)
     return panels
+
+
+def _search_columns(table) -> list:
+    """:func:`rerun_table`'s two ROC-AUC columns, the first sweep's and the rerun's (their names hold the rates)."""
+    return [next(c for c in table.columns if c.startswith(prefix)) for prefix in ("first sweep", "rerun")]
 
 
 def _collapsed_clause(cells) -> str:
@@ -476,8 +481,7 @@ def rerun_statement(table) -> str:
     mean difference and mean distance to the thesis before and after (signed differences of both
     signs cancel in the mean; distances do not), and the classes whose thesis mean lies between the
     two searches' ROC-AUCs (where the thesis's unstated search behaves like something in between)."""
-    rerun_column = next(c for c in table.columns if c.startswith("rerun"))
-    first_column = next(c for c in table.columns if c.startswith("first sweep"))
+    first_column, rerun_column = _search_columns(table)
     done = table[table[rerun_column].notna()]
     if done.empty:
         return (f"No AnoGAN cell has been rerun with the slower search yet ({len(table)} to run: "
